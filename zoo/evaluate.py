@@ -1,0 +1,51 @@
+"""The acceptance rule shared by every optimizer: fit and normalized loss.
+
+A model is *accepted* when its train accuracy is exactly 100% and, when the
+cell has a loss bin (lo, hi], its normalized train loss lies in that bin. The
+normalized loss is the mean cross-entropy of the logits divided by the
+model's ``norm_scale``; it makes loss thresholds meaningful for random weights.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+LossBin = tuple[float, float]
+
+
+def normalized_loss(logits: torch.Tensor, scale: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy per model of ``logits[M, N, C] / scale[M]`` against ``y[N]``."""
+    m, n, c = logits.shape
+    scaled = logits / scale.view(m, 1, 1)
+    return F.cross_entropy(scaled.reshape(m * n, c), y.repeat(m), reduction="none").view(m, n).mean(1)
+
+
+def accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Fraction of correct predictions per model, ``[M]``."""
+    return (logits.argmax(-1) == y).float().mean(1)
+
+
+def fit_and_loss(model, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Train accuracy and normalized train loss of every model in the population."""
+    logits = model.forward(theta, x)
+    return accuracy(logits, y), normalized_loss(logits, model.norm_scale(theta), y)
+
+
+def accepted(acc: torch.Tensor, loss: torch.Tensor, loss_bin: LossBin | None) -> torch.Tensor:
+    """Boolean mask of models that fit every sample and land in the loss bin."""
+    ok = acc >= 1.0
+    if loss_bin is not None:
+        lo, hi = loss_bin
+        ok = ok & (loss > lo) & (loss <= hi)
+    return ok
+
+
+@torch.no_grad()
+def test_accuracy(model, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, batch: int = 2048) -> torch.Tensor:
+    """Accuracy of every model on a (possibly large) test set, in input batches."""
+    correct = torch.zeros(theta.shape[0], device=theta.device)
+    for start in range(0, x.shape[0], batch):
+        logits = model.forward(theta, x[start : start + batch])
+        correct += (logits.argmax(-1) == y[start : start + batch]).float().sum(1)
+    return correct / x.shape[0]

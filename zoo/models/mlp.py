@@ -1,0 +1,46 @@
+"""Fully connected ReLU network."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from zoo.hookspecs import hookimpl
+from zoo.models.layers import dense, dense_shared
+from zoo.population import ParamBlock, PopulationModel, frobenius
+from zoo.registry import PluginSpec
+
+
+class MLP(PopulationModel):
+    """``layers`` hidden ReLU layers of ``hidden`` units; scale = product of ||W_l||_F."""
+
+    def __init__(self, input_shape, num_classes, hidden=20, layers=1):
+        if hidden < 1 or layers < 1:
+            raise ValueError("mlp needs hidden >= 1 and layers >= 1")
+        self.input_shape, self.num_classes = tuple(input_shape), num_classes
+        widths = [math.prod(self.input_shape)] + [hidden] * layers + [num_classes]
+        blocks = []
+        for i, (d_in, d_out) in enumerate(zip(widths, widths[1:])):
+            blocks += [ParamBlock(f"w{i}", (d_out, d_in), d_in, True), ParamBlock(f"b{i}", (d_out,), d_in, False)]
+        self.blocks = tuple(blocks)
+        self.depth = len(widths) - 1
+
+    def forward(self, theta, x):
+        p = self.unflatten(theta)
+        h = dense_shared(x.flatten(1), p["w0"], p["b0"])
+        for i in range(1, self.depth):
+            h = dense(torch.relu(h), p[f"w{i}"], p[f"b{i}"])
+        return h
+
+    def norm_scale(self, theta):
+        p = self.unflatten(theta)
+        scale = frobenius(p["w0"])
+        for i in range(1, self.depth):
+            scale = scale * frobenius(p[f"w{i}"])
+        return scale
+
+
+@hookimpl
+def zoo_models():
+    return [PluginSpec("mlp", MLP, {"hidden": 20, "layers": 1}, "fully connected ReLU network")]

@@ -1,0 +1,60 @@
+"""What an optimizer receives and returns.
+
+An optimizer plugin's builder returns an object with one method::
+
+    run(problem: Problem, model: PopulationModel, ctx: Context) -> Outcome
+
+It reports the models it produced (for Guess & Check: the accepted ones; for a
+trained baseline: those that fit and landed in the loss bin) and counters.
+The counters ``tested`` and ``accepted`` give the acceptance rate, from which
+the runner derives the volume estimate; other counters (``steps``,
+``forward_evals``, ``epochs``...) are reported as they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from zoo.evaluate import LossBin
+
+
+def derive_seed(*parts) -> int:
+    """A 63-bit seed from any tuple of values, stable across processes and platforms."""
+    digest = hashlib.sha256(repr(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+@dataclass
+class Context:
+    """Everything about the cell that is not the problem or the model."""
+
+    seed: int
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    loss_bin: LossBin | None = None
+    progress: Callable[..., None] = lambda **counters: None
+    keep_params: bool = False  # return the reported models' parameters for the store
+
+    def generator(self, stream: str = "optimizer") -> torch.Generator:
+        """A generator on the cell's device, seeded from the cell seed and a stream name."""
+        gen = torch.Generator(device=self.device)
+        gen.manual_seed(derive_seed(self.seed, stream))
+        return gen
+
+
+@dataclass
+class Outcome:
+    """The models an optimizer reports and what it cost to find them."""
+
+    test_acc: list[float]
+    train_acc: list[float]
+    train_loss: list[float]
+    counters: dict[str, float] = field(default_factory=dict)
+    params: torch.Tensor | None = None  # [K, P] on the CPU when ctx.keep_params
+
+    def __post_init__(self):
+        if not len(self.test_acc) == len(self.train_acc) == len(self.train_loss):
+            raise ValueError("test_acc, train_acc and train_loss must have one entry per model")

@@ -1,0 +1,141 @@
+"""Gradient baselines (SGD, Adam, RMSProp, full-batch GD) on a population.
+
+A round trains ``population`` models at once: one flat parameter tensor,
+one summed loss (each model's gradient depends on its own loss only), one
+``torch.optim`` step. All models of a round see the same minibatch order;
+they differ in their initialization, and every round draws a new order.
+
+Bin steering (GUIDE §2): a model stops receiving gradient once it has 100%
+train accuracy and normalized train loss <= the bin's upper edge (without a
+bin: once it fits). At the end a model is reported when it is accepted by the
+same rule as Guess & Check. Rounds repeat until ``target`` models are
+accepted or ``max_models`` have been trained.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from zoo.evaluate import accepted, fit_and_loss, test_accuracy
+from zoo.hookspecs import hookimpl
+from zoo.optimizer import Outcome
+from zoo.registry import PluginSpec
+
+ALGORITHMS = {
+    "sgd": lambda params, lr, momentum, wd: torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=wd),
+    "adam": lambda params, lr, momentum, wd: torch.optim.Adam(params, lr=lr, weight_decay=wd),
+    "rmsprop": lambda params, lr, momentum, wd: torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=wd),
+}
+INITS = ("uniform", "default")
+
+
+class GradientBaseline:
+    def __init__(self, algorithm="sgd", lr=0.001, momentum=0.0, weight_decay=0.0, epochs=30, batch=0,
+                 init="uniform", radius=1.0, population=32, target=10, max_models=64, steer=True):
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {list(ALGORITHMS)}, got {algorithm!r}")
+        if init not in INITS:
+            raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
+        if lr <= 0 or epochs < 1 or batch < 0 or population < 1 or target < 1 or max_models < 1:
+            raise ValueError("needs lr > 0, epochs >= 1, batch >= 0 (0: min(n/2, 2); -1 not allowed), population, target and max_models >= 1")
+        self.__dict__.update(algorithm=algorithm, lr=lr, momentum=momentum, weight_decay=weight_decay, epochs=epochs,
+                             batch=batch, init=init, radius=radius, population=population, target=target,
+                             max_models=max_models, steer=steer)
+
+    def batch_size(self, n: int) -> int:
+        """``batch = 0`` is the reference's min(n/2, 2); anything above n is full-batch."""
+        return max(1, min(n // 2, 2)) if self.batch == 0 else min(self.batch, n)
+
+    def run(self, problem, model, ctx) -> Outcome:
+        gen, trained, found, counters = ctx.generator("init"), 0, [], {"steps": 0}
+        n_found = 0
+        while n_found < self.target and trained < self.max_models:
+            m = min(self.population, self.max_models - trained)
+            if self.init == "uniform":
+                theta = model.init_uniform(m, self.radius, gen, device=ctx.device)
+            else:
+                theta = model.init_default(m, gen, device=ctx.device)
+            theta = self.train(theta, problem, model, ctx, gen, counters)
+            trained += m
+            with torch.no_grad():
+                acc, loss = fit_and_loss(model, theta, problem.x_train, problem.y_train)
+            counters["fit"] = counters.get("fit", 0) + int((acc >= 1).sum())
+            hits = accepted(acc, loss, ctx.loss_bin).nonzero().flatten()[: self.target - n_found]
+            if len(hits):
+                found.append((theta[hits], acc[hits], loss[hits]))
+                n_found += len(hits)
+            ctx.progress(tested=trained, accepted=n_found)
+        return _report(model, problem, found, trained, counters, ctx)
+
+    def train(self, theta, problem, model, ctx, gen, counters):
+        x, y = problem.x_train, problem.y_train
+        n, m = len(y), theta.shape[0]
+        theta = theta.clone().requires_grad_(True)
+        optimizer = ALGORITHMS[self.algorithm]([theta], self.lr, self.momentum, self.weight_decay)
+        frozen = torch.zeros(m, dtype=torch.bool, device=theta.device)
+        snapshot = theta.detach().clone()
+        batch = self.batch_size(n)
+        for _ in range(self.epochs):
+            order = torch.randperm(n, generator=gen, device=gen.device).to(x.device)
+            for start in range(0, n, batch):
+                idx = order[start : start + batch]
+                logits = model.forward(theta, x[idx])
+                loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y[idx].repeat(m), reduction="sum") / len(idx)
+                optimizer.zero_grad(set_to_none=False)
+                loss.backward()
+                optimizer.step()
+                counters["steps"] += 1
+                with torch.no_grad():
+                    theta[frozen] = snapshot[frozen]  # frozen models never move, momentum or not
+                    if self.steer:
+                        newly = self._done(model, theta, x, y, ctx) & ~frozen
+                        snapshot[newly] = theta[newly]
+                        frozen |= newly
+                if self.steer and bool(frozen.all()):
+                    return theta.detach()
+        return theta.detach()
+
+    @staticmethod
+    def _done(model, theta, x, y, ctx):
+        acc, loss = fit_and_loss(model, theta, x, y)
+        done = acc >= 1
+        if ctx.loss_bin is not None:
+            done &= loss <= ctx.loss_bin[1]
+        return done
+
+
+def _report(model, problem, found, trained, counters, ctx) -> Outcome:
+    if found:
+        theta = torch.cat([t[0] for t in found])
+        acc, loss = torch.cat([t[1] for t in found]), torch.cat([t[2] for t in found])
+        test = test_accuracy(model, theta, problem.x_test, problem.y_test)
+    else:
+        theta, acc, loss, test = None, torch.empty(0), torch.empty(0), torch.empty(0)
+    return Outcome(
+        test_acc=test.tolist(),
+        train_acc=acc.tolist(),
+        train_loss=loss.tolist(),
+        counters={**counters, "tested": trained, "accepted": len(test)},
+        params=theta.cpu() if ctx.keep_params and theta is not None else None,
+    )
+
+
+COMMON = {"lr": 0.001, "momentum": 0.0, "weight_decay": 0.0, "epochs": 30, "batch": 0, "init": "uniform",
+          "radius": 1.0, "population": 32, "target": 10, "max_models": 64, "steer": True}
+
+
+def _spec(name, summary, **overrides):
+    params = {**COMMON, **overrides}
+    algorithm = "sgd" if name == "gd" else name
+    return PluginSpec(name, lambda **kw: GradientBaseline(algorithm=algorithm, **kw), params, summary, choices={"init": INITS})
+
+
+@hookimpl
+def zoo_optimizers():
+    return [
+        _spec("sgd", "minibatch SGD (momentum optional), population-parallel, with loss-bin steering"),
+        _spec("adam", "Adam, population-parallel, with loss-bin steering"),
+        _spec("rmsprop", "RMSProp, population-parallel, with loss-bin steering"),
+        _spec("gd", "full-batch gradient descent", batch=1_000_000),
+    ]

@@ -1,0 +1,95 @@
+"""Populations: M models of one architecture held as one flat parameter tensor.
+
+A population's parameters are a tensor ``theta`` of shape ``[M, P]``: row m is
+model m, flattened in the order of the architecture's :class:`ParamBlock` s.
+Optimizers only ever see ``theta``; the model turns it into logits with one
+batched forward pass. Keeping the representation flat lets Guess & Check draw
+a whole population with a single random call, pattern search move single
+coordinates, and random greedy search add noise without knowing the layout.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class ParamBlock:
+    """One parameter tensor of a single model.
+
+    ``fan_in`` sets PyTorch's default initialization bound 1/sqrt(fan_in).
+    ``in_norm`` marks weight tensors that enter the normalized-loss scale.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    fan_in: int
+    in_norm: bool
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+
+class PopulationModel:
+    """An architecture that evaluates a population of models at once.
+
+    Subclasses set ``blocks`` (the layout of one model) and implement
+    :meth:`forward` and :meth:`norm_scale`.
+    """
+
+    blocks: tuple[ParamBlock, ...] = ()
+    input_shape: tuple[int, ...] = ()
+    num_classes: int = 2
+
+    @property
+    def num_params(self) -> int:
+        return sum(block.numel for block in self.blocks)
+
+    def offsets(self) -> dict[str, tuple[int, int]]:
+        """Start and end column of each block in ``theta``."""
+        out, start = {}, 0
+        for block in self.blocks:
+            out[block.name] = (start, start + block.numel)
+            start += block.numel
+        return out
+
+    def unflatten(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Views ``[M, *shape]`` of each block (no copy)."""
+        m = theta.shape[0]
+        views, start = {}, 0
+        for block in self.blocks:
+            views[block.name] = theta[:, start : start + block.numel].view(m, *block.shape)
+            start += block.numel
+        return views
+
+    def init_uniform(self, m: int, radius: float, generator: torch.Generator | None = None, device="cpu") -> torch.Tensor:
+        """Every parameter i.i.d. U[-radius, radius], as Guess & Check draws them."""
+        theta = torch.empty(m, self.num_params, device=device)
+        return theta.uniform_(-radius, radius, generator=generator)
+
+    def init_default(self, m: int, generator: torch.Generator | None = None, device="cpu") -> torch.Tensor:
+        """PyTorch's default layer initialization: U[-1/sqrt(fan_in), 1/sqrt(fan_in)] per block."""
+        theta = torch.empty(m, self.num_params, device=device)
+        theta.uniform_(-1.0, 1.0, generator=generator)
+        bounds = torch.cat([torch.full((b.numel,), 1.0 / math.sqrt(b.fan_in)) for b in self.blocks]).to(device)
+        return theta.mul_(bounds)
+
+    def forward(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``[M, N, C]`` of every model on every input ``x[N, *input_shape]``."""
+        raise NotImplementedError
+
+    def norm_scale(self, theta: torch.Tensor) -> torch.Tensor:
+        """Per-model divisor ``[M]`` of the logits for the normalized loss."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return f"{type(self).__name__}({self.num_params} parameters)"
+
+
+def frobenius(view: torch.Tensor) -> torch.Tensor:
+    """Frobenius norm of each model's tensor in a ``[M, ...]`` view."""
+    return view.flatten(1).norm(dim=1)

