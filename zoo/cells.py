@@ -1,0 +1,65 @@
+"""A cell is one point of the benchmark matrix, with a stable id."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from zoo.optimizer import derive_seed
+
+
+@dataclass(frozen=True)
+class Component:
+    """A plugin reference with fully resolved parameters (defaults filled in)."""
+
+    name: str
+    params: dict = field(default_factory=dict)
+    label: str = ""
+
+    def canonical(self) -> dict:
+        return {"name": self.name, "params": self.params, **({"label": self.label} if self.label else {})}
+
+
+@dataclass(frozen=True)
+class Cell:
+    suite: str
+    bench: str
+    report: str
+    task: Component
+    model: Component
+    optimizer: Component
+    n: int
+    loss_bin: tuple[float, float] | None
+    seed: int
+    axes: dict = field(default_factory=dict)  # extra matrix axes, e.g. {"model.width": 0.5}
+
+    def canonical(self) -> dict:
+        """Everything that determines the result; the id and the random streams derive from it."""
+        return {
+            "task": self.task.canonical(),
+            "model": self.model.canonical(),
+            "optimizer": self.optimizer.canonical(),
+            "n": self.n,
+            "bin": list(self.loss_bin) if self.loss_bin else None,
+            "seed": self.seed,
+        }
+
+    @property
+    def id(self) -> str:
+        key = {"bench": self.bench, **self.canonical()}
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+    @property
+    def rng_seed(self) -> int:
+        """The optimizer's seed: the data seed plus every other parameter, so bins and n draw independent streams."""
+        return derive_seed(json.dumps(self.canonical(), sort_keys=True))
+
+    @property
+    def label(self) -> str:
+        return self.optimizer.label or self.optimizer.name
+
+    def describe(self) -> str:
+        bin_text = f" bin ({self.loss_bin[0]:g}, {self.loss_bin[1]:g}]" if self.loss_bin else ""
+        axes = "".join(f" {k}={v}" for k, v in self.axes.items())
+        return f"{self.bench}: {self.label} n={self.n}{bin_text} seed={self.seed}{axes}"

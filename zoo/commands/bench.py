@@ -1,0 +1,63 @@
+"""``zoo bench``: run a manifest, store every cell, print the tables."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from zoo import manifest as manifests
+from zoo import reports, runner
+from zoo.commands.common import add_format, stdout_console, warn_load_errors
+from zoo.registry import default_registry
+from zoo.store import Store
+
+HELP = """Run every cell of a benchmark manifest that the store does not hold yet, then
+print the paper-style tables. Finished cells are committed one by one, so an
+interrupted run resumes where it stopped when run again."""
+
+
+def register(sub) -> None:
+    p = sub.add_parser("bench", help="run a manifest", description=HELP)
+    p.add_argument("manifest", help="the TOML manifest (see README: Manifest)")
+    p.add_argument("--dry-run", action="store_true", help="validate and list the cells; run nothing")
+    p.add_argument("--only", action="append", metavar="BENCH", help="run only this bench (repeatable)")
+    p.add_argument("--store", help="results store path (default: suite.store in the manifest)")
+    p.add_argument("--device", choices=("cpu", "cuda", "auto"), help="override suite.device")
+    p.add_argument("--data-root", help="folder with offline datasets (overrides suite.data_root and ZOO_DATA_ROOT)")
+    p.add_argument("--rerun", action="store_true", help="run cells again even if the store has them")
+    add_format(p)
+    p.set_defaults(handler=main)
+
+
+def main(args) -> int:
+    err = Console(stderr=True, highlight=False)
+    registry = default_registry()
+    warn_load_errors(registry, err)
+    manifest = manifests.load(args.manifest, registry, store=args.store, device=args.device,
+                              data_root=args.data_root, only=args.only)
+    if args.dry_run:
+        return dry_run(manifest, err)
+    store = Store(manifest.store)
+    try:
+        summary = runner.run(manifest, registry, store, rerun=args.rerun, console=err)
+        err.print(
+            f"{summary['done']} cells run, {summary['skipped']} already in {manifest.store}, "
+            f"{summary['failed']} failed" + (" — interrupted, run again to resume" if summary["interrupted"] else "")
+        )
+        names = [b.name for b in manifest.benches]
+        reports.render(reports.tables_for(store.records(names)), args.format, stdout_console())
+    finally:
+        store.close()
+    if summary["interrupted"]:
+        return 130
+    return 1 if summary["failed"] else 0
+
+
+def dry_run(manifest, console) -> int:
+    done = Store(manifest.store).done_ids() if manifest.store.exists() else set()
+    for bench in manifest.benches:
+        console.print(f"[bold]{bench.name}[/] ({len(bench.cells)} cells, report {bench.report})")
+        for cell in bench.cells:
+            console.print(f"  {cell.id}  {'done ' if cell.id in done else 'todo '} {cell.describe()}")
+    pending = sum(c.id not in done for c in manifest.cells)
+    console.print(f"{len(manifest.cells)} cells, {pending} to run; store {manifest.store}; device {manifest.device}")
+    return 0

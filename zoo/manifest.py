@@ -1,0 +1,340 @@
+"""The TOML manifest: parse, validate, expand into cells.
+
+Schema (every key optional unless marked)::
+
+    [suite]
+    name = "default"              # default: the file's stem
+    store = "results/zoo.sqlite"  # relative to the manifest's folder
+    device = "auto"               # cpu | cuda | auto
+    data_root = "data"            # relative to the manifest's folder
+    keep_params = false           # store the reported models' parameters
+
+    [defaults]                    # merged into every bench; the bench's own keys win
+    task = {...}  model = {...}  optimizers = [...]  matrix = {...}  report = "bins"
+
+    [[bench]]                     # at least one
+    name = "mnist"                # required, unique
+    report = "bins"               # report layout
+    task = { name = "mnist", classes = "pair" }       # required
+    model = { name = "lenet", width = 0.5 }           # required
+    optimizers = [ { name = "guess_check", label = "gc", target = 10 } ]  # required
+    [bench.matrix]
+    n = [2, 4]                    # required: training-set sizes
+    bins = [0.30, 0.35, 0.40]     # loss-bin edges; omit for accuracy-only acceptance
+    seeds = [0]                   # default [0]
+    "model.width" = [0.5, 1.0]    # any task./model./optimizer. parameter as an axis
+
+The manifest is data only: nothing in it is ever executed. Every problem is
+reported as a :class:`~zoo.errors.ManifestError` naming the file, the key
+path, the line where it can be found, and the fix.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from zoo.cells import Cell, Component
+from zoo.errors import ManifestError
+from zoo.registry import Registry, UnknownPlugin, _did_you_mean
+
+SUITE_KEYS = {"name": str, "store": str, "device": str, "data_root": str, "keep_params": bool}
+BENCH_KEYS = ("name", "report", "task", "model", "optimizers", "matrix")
+DEFAULT_KEYS = ("report", "task", "model", "optimizers", "matrix")
+DEVICES = ("auto", "cpu", "cuda")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+AXIS_KINDS = ("task", "model", "optimizer")
+
+
+@dataclass
+class Bench:
+    name: str
+    report: str
+    cells: list[Cell]
+
+
+@dataclass
+class Manifest:
+    path: Path
+    name: str
+    store: Path
+    device: str
+    data_root: Path | None
+    keep_params: bool
+    benches: list[Bench] = field(default_factory=list)
+
+    @property
+    def cells(self) -> list[Cell]:
+        return [cell for bench in self.benches for cell in bench.cells]
+
+
+class _Checker:
+    """Carries the file and its text so every error can name the key and line."""
+
+    def __init__(self, path: Path, text: str):
+        self.path, self.lines = path, text.splitlines()
+
+    def fail(self, key: str, problem: str, fix: str = ""):
+        raise ManifestError(self.path, key, problem, fix, self.line_of(key))
+
+    def line_of(self, key: str) -> int | None:
+        """Best-effort line of a key path: the last named segment assigned or opened as a table."""
+        segments = [s for s in re.split(r"[.\[\]]", key) if s and not s.isdigit()]
+        if not segments:
+            return None
+        last = re.escape(segments[-1])
+        pattern = re.compile(rf'^\s*(\[\[?\s*[\w.]*{last}\s*\]\]?|"?{last}"?\s*=)|[{{,]\s*"?{last}"?\s*=')
+        for number, line in enumerate(self.lines, 1):
+            if pattern.search(line):
+                return number
+        return None
+
+    def table(self, value, key: str, allowed) -> dict:
+        if not isinstance(value, dict):
+            self.fail(key, f"expected a table, got {_kind(value)}", f"write it as [{key}] or {key} = {{ ... }}")
+        for name in value:
+            if name not in allowed:
+                self.fail(f"{key}.{name}", f"unknown key{_did_you_mean(name, allowed)}", f"allowed keys: {', '.join(allowed)}")
+        return value
+
+    def list_of(self, value, key: str, kind, what: str, nonempty: bool = True) -> list:
+        if not isinstance(value, list):
+            self.fail(key, f"expected a list of {what}, got {_kind(value)}", f"write e.g. {key} = [ ... ]")
+        if nonempty and not value:
+            self.fail(key, "is empty, so the matrix has no cells", f"give at least one {what[:-1] if what.endswith('s') else what}")
+        for i, item in enumerate(value):
+            if not _is(item, kind):
+                self.fail(f"{key}[{i}]", f"expected {what}, got {_kind(item)} {item!r}")
+        if len(set(map(repr, value))) != len(value):
+            self.fail(key, f"has repeated values {value}", "list each value once")
+        return value
+
+
+def _is(value, kind) -> bool:
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _kind(value) -> str:
+    return {dict: "a table", list: "a list", str: "a string", bool: "a boolean", int: "an integer", float: "a number"}.get(type(value), type(value).__name__)
+
+
+def load(path, registry: Registry, store: str | None = None, device: str | None = None,
+         data_root: str | None = None, only: list[str] | None = None) -> Manifest:
+    """Read, validate and expand a manifest; command-line overrides win over the file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ManifestError(path, "", "no such file", "check the path") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ManifestError(path, "", f"cannot be read ({error})") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        line = re.search(r"line (\d+)", str(error))
+        raise ManifestError(path, "", f"is not valid TOML: {error}", "fix the syntax at that position",
+                            int(line.group(1)) if line else None) from None
+    return _Expander(path, text, registry).manifest(raw, store, device, data_root, only)
+
+
+class _Expander(_Checker):
+    def __init__(self, path: Path, text: str, registry: Registry):
+        super().__init__(path, text)
+        self.registry = registry
+
+    def manifest(self, raw, store, device, data_root, only) -> Manifest:
+        self.table(raw, "(top level)", ("suite", "defaults", "bench"))
+        suite = self.table(raw.get("suite", {}), "suite", tuple(SUITE_KEYS))
+        for key, kind in SUITE_KEYS.items():
+            if key in suite and not _is(suite[key], kind):
+                self.fail(f"suite.{key}", f"expected {_kind(kind())}, got {_kind(suite[key])}")
+        device = device or suite.get("device", "auto")
+        if device not in DEVICES:
+            self.fail("suite.device", f"unknown device {device!r}", f"use one of {', '.join(DEVICES)}")
+        base = self.path.resolve().parent
+        root = data_root if data_root is not None else suite.get("data_root")
+        name = suite.get("name", self.path.stem)
+        manifest = Manifest(
+            path=self.path,
+            name=name,
+            store=Path(store) if store else base / suite.get("store", f"results/{self.path.stem}.sqlite"),
+            device=device,
+            data_root=(Path(root) if data_root is not None else base / root) if root else None,
+            keep_params=suite.get("keep_params", False),
+        )
+        defaults = self.table(raw.get("defaults", {}), "defaults", DEFAULT_KEYS)
+        benches = raw.get("bench")
+        if benches is None:
+            self.fail("bench", "the manifest declares no bench", "add at least one [[bench]] table")
+        if not isinstance(benches, list) or not all(isinstance(b, dict) for b in benches):
+            self.fail("bench", "expected an array of tables", "write each bench as [[bench]]")
+        seen = set()
+        for i, bench in enumerate(benches):
+            key = f"bench[{i}]"
+            self.table(bench, key, BENCH_KEYS)
+            bench_name = bench.get("name")
+            if not isinstance(bench_name, str) or not NAME_RE.match(bench_name):
+                self.fail(f"{key}.name", "missing or not a plain name" if bench_name is None else f"{bench_name!r} is not a plain name",
+                          "give each bench a name of letters, digits, '-', '_' or '.'")
+            if bench_name in seen:
+                self.fail(f"{key}.name", f"bench name {bench_name!r} is used twice", "give each bench its own name")
+            seen.add(bench_name)
+            merged = {**defaults, **bench}
+            if "matrix" in defaults and "matrix" in bench:
+                merged["matrix"] = {**defaults["matrix"], **bench["matrix"]}
+            manifest.benches.append(self.bench(manifest.name, bench_name, merged, f"bench[{i}]"))
+        if only:
+            unknown = [b for b in only if b not in seen]
+            if unknown:
+                raise ManifestError(self.path, "--only", f"no bench named {unknown[0]!r}{_did_you_mean(unknown[0], seen)}",
+                                    f"benches in this manifest: {', '.join(sorted(seen))}")
+            manifest.benches = [b for b in manifest.benches if b.name in only]
+        return manifest
+
+    def component(self, kind: str, value, key: str):
+        if not isinstance(value, dict):
+            self.fail(key, f"expected a table with at least a name, got {_kind(value)}" if value is not None else "is missing",
+                      f'write e.g. {key.rsplit(".", 1)[-1]} = {{ name = "..." }}')
+        name = value.get("name")
+        if not isinstance(name, str):
+            self.fail(f"{key}.name", "missing", f"name a registered {kind}; see `zoo list`")
+        try:
+            spec = self.registry.get(kind, name)
+        except UnknownPlugin as error:
+            self.fail(f"{key}.name", str(error), "see `zoo list` for what is installed")
+        params = {k: v for k, v in value.items() if k not in ("name", "label")}
+        for param, problem in spec.check_params(params):
+            self.fail(f"{key}.{param}", problem)
+        return spec, params, value.get("label", "")
+
+    def bench(self, suite: str, name: str, bench: dict, key: str) -> Bench:
+        from zoo.reports import LAYOUTS
+
+        report = bench.get("report", "bins")
+        if report not in LAYOUTS:
+            self.fail(f"{key}.report", f"unknown report layout {report!r}{_did_you_mean(str(report), LAYOUTS)}",
+                      f"use one of {', '.join(sorted(LAYOUTS))}")
+        task = self.component("task", bench.get("task"), f"{key}.task")
+        model = self.component("model", bench.get("model"), f"{key}.model")
+        optimizers = bench.get("optimizers")
+        if not isinstance(optimizers, list) or not optimizers:
+            self.fail(f"{key}.optimizers", "missing or empty", 'list at least one, e.g. optimizers = [ { name = "guess_check" } ]')
+        opts, labels = [], set()
+        for j, value in enumerate(optimizers):
+            spec, params, label = self.component("optimizer", value, f"{key}.optimizers[{j}]")
+            shown = label or spec.name
+            if shown in labels:
+                self.fail(f"{key}.optimizers[{j}]", f"two optimizers are both called {shown!r}", "give one of them a distinct label = \"...\"")
+            labels.add(shown)
+            opts.append((spec, params, label))
+        mkey = f"{key}.matrix"
+        if bench.get("matrix") is None:
+            self.fail(mkey, "is missing", f"add [{mkey.split('[')[0]}.matrix] with at least n = [...]")
+        matrix = self.table(bench["matrix"], mkey, _MatrixKeys())
+        if "n" not in matrix:
+            self.fail(f"{mkey}.n", "is missing", "list the training-set sizes, e.g. n = [2, 4]")
+        sizes = self.list_of(matrix["n"], f"{mkey}.n", int, "positive integers")
+        if any(s < 1 for s in sizes):
+            self.fail(f"{mkey}.n", f"training-set sizes must be >= 1, got {sizes}")
+        seeds = self.list_of(matrix.get("seeds", [0]), f"{mkey}.seeds", int, "non-negative integers")
+        if any(s < 0 for s in seeds):
+            self.fail(f"{mkey}.seeds", f"seeds must be >= 0, got {seeds}")
+        bins = self.bins(matrix.get("bins"), f"{mkey}.bins")
+        axes = self.axes(matrix, mkey, task, model, opts)
+        return Bench(name, report, self.expand(suite, name, report, task, model, opts, sizes, bins, seeds, axes, key))
+
+    def bins(self, edges, key):
+        if edges is None:
+            return [None]
+        edges = self.list_of(edges, key, float, "numbers (loss-bin edges)")
+        if len(edges) < 2:
+            self.fail(key, f"needs at least two edges to make one bin, got {edges}", "e.g. bins = [0.30, 0.35]")
+        if any(e < 0 for e in edges):
+            self.fail(key, f"loss-bin edges must be >= 0, got {edges}", "the normalized loss is never negative")
+        if any(b <= a for a, b in zip(edges, edges[1:])):
+            self.fail(key, f"edges must increase strictly, got {edges}", "sort them and remove repeats")
+        return [(float(a), float(b)) for a, b in zip(edges, edges[1:])]
+
+    def axes(self, matrix, mkey, task, model, opts) -> dict:
+        specs = {"task": [task], "model": [model], "optimizer": opts}
+        axes = {}
+        for axis, values in matrix.items():
+            if axis in ("n", "seeds", "bins"):
+                continue
+            kind, _, param = axis.partition(".")
+            values = self.list_of(values, f"{mkey}.{axis}", object, "values")
+            owners = [p for p in specs[kind] if param in p[0].params]
+            if not owners:
+                self.fail(f'{mkey}."{axis}"', f"no {kind} of this bench has a parameter {param!r}", "see `zoo list` for parameters")
+            for spec, params, _ in owners:
+                if param in params:
+                    self.fail(f'{mkey}."{axis}"', f"{param!r} is set both here and in the {kind} table",
+                              f"remove it from one of the two places")
+                for value in values:
+                    for p, problem in spec.check_params({param: value}):
+                        self.fail(f'{mkey}."{axis}"', f"value {value!r}: {problem}")
+            axes[axis] = values
+        return axes
+
+    def expand(self, suite, name, report, task, model, opts, sizes, bins, seeds, axes, key) -> list[Cell]:
+        cells = []
+        for combo in itertools.product(*axes.values()) if axes else [()]:
+            chosen = dict(zip(axes, combo))
+            over = {kind: {a.partition(".")[2]: v for a, v in chosen.items() if a.startswith(kind + ".")} for kind in AXIS_KINDS}
+            task_c = self.resolve(task, over["task"])
+            model_c = self.resolve(model, over["model"])
+            self.check_build(task_c, model_c, sizes, key)
+            for j, opt in enumerate(opts):
+                fitting = {k: v for k, v in over["optimizer"].items() if k in opt[0].params}
+                opt_c = self.resolve(opt, fitting)
+                try:
+                    opt[0].build(**opt_c.params)
+                except (ValueError, TypeError) as error:
+                    self.fail(f"{key}.optimizers[{j}]", f"{opt_c.name}: {error}")
+                for n, loss_bin, seed in itertools.product(sizes, bins, seeds):
+                    cells.append(Cell(suite, name, report, task_c, model_c, opt_c, n, loss_bin, seed, chosen))
+        return cells
+
+    @staticmethod
+    def resolve(entry, overrides) -> Component:
+        spec, params, label = entry
+        return Component(spec.name, spec.resolve({**params, **overrides}), label)
+
+    def check_build(self, task_c, model_c, sizes, key):
+        """Build the task and the model once so that bad combinations fail before anything runs."""
+        task_spec, model_spec = self.registry.get("task", task_c.name), self.registry.get("model", model_c.name)
+        try:
+            task = task_spec.build(**task_c.params)
+        except (ValueError, TypeError) as error:
+            self.fail(f"{key}.task", str(error))
+        try:
+            model_spec.build(input_shape=task.input_shape, num_classes=task.num_classes, **model_c.params)
+        except (ValueError, TypeError) as error:
+            self.fail(f"{key}.model", f"{model_c.name} cannot take {task_c.name}'s inputs {task.input_shape}: {error}")
+        small = [n for n in sizes if n < task.num_classes]
+        if small:
+            self.fail(f"{key}.matrix.n", f"n = {small[0]} is fewer than the task's {task.num_classes} classes",
+                      f"use n >= {task.num_classes}")
+
+
+class _MatrixKeys(tuple):
+    """Allowed matrix keys: n, bins, seeds, and any dotted task./model./optimizer. axis."""
+
+    def __new__(cls):
+        return super().__new__(cls, ("n", "bins", "seeds", "task.<param>", "model.<param>", "optimizer.<param>"))
+
+    def __contains__(self, key):
+        kind, dot, param = str(key).partition(".")
+        return key in ("n", "bins", "seeds") or (dot and kind in AXIS_KINDS and bool(param))

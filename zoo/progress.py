@@ -1,0 +1,58 @@
+"""Live progress on stderr: all cells, the current cell, and its counters."""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+
+def _counters_text(counters: dict) -> str:
+    parts = []
+    if "tested" in counters:
+        parts.append(f"tested {int(counters['tested']):,}")
+    if "accepted" in counters:
+        parts.append(f"accepted {int(counters['accepted']):,}")
+    if counters.get("rate"):
+        parts.append(f"{counters['rate']:,.0f}/s")
+    for key, value in counters.items():
+        if key not in ("tested", "accepted", "rate"):
+            parts.append(f"{key} {value:,.4g}" if isinstance(value, float) else f"{key} {value:,}")
+    return " · ".join(parts)
+
+
+class LiveProgress:
+    """A context manager wrapping a rich Progress with two bars."""
+
+    def __init__(self, total: int, console: Console | None = None, min_interval: float = 0.1):
+        self.console = console or Console(stderr=True)
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[counters]}"), console=self.console, transient=False,
+        )
+        self.total, self.min_interval, self._last = total, min_interval, 0.0
+
+    def __enter__(self):
+        self.progress.__enter__()
+        self.all = self.progress.add_task("cells", total=self.total, counters="")
+        self.cell = self.progress.add_task("", total=None, counters="", visible=False)
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def start_cell(self, cell) -> None:
+        self.progress.update(self.cell, description=cell.describe(), counters="", visible=True)
+
+    def update(self, **counters) -> None:
+        now = time.monotonic()
+        if now - self._last >= self.min_interval:  # counters arrive per chunk; redraw at most 10 times a second
+            self._last = now
+            self.progress.update(self.cell, counters=_counters_text(counters))
+
+    def finish_cell(self, note: str = "") -> None:
+        self.progress.update(self.cell, visible=False)
+        self.progress.advance(self.all)
+        if note:
+            self.progress.console.print(note)

@@ -1,0 +1,149 @@
+"""Report layouts and renderers.
+
+A layout turns the stored records of one bench into neutral :class:`Table` s;
+renderers print tables as rich tables, Markdown, CSV or JSON. A bench picks
+its layout with ``report = "..."`` in the manifest. A layout is a function
+``tables(records: list[dict]) -> list[Table]`` (records as returned by
+:meth:`zoo.store.Store.records`, all of one bench) in a module listed below.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import io
+import json
+import math
+import statistics
+from dataclasses import dataclass, field
+
+LAYOUTS = {
+    "bins": "zoo.reports.bins",
+}
+
+
+@dataclass(frozen=True)
+class Stat:
+    """A mean ± std over ``count`` values, printed in percent by default."""
+
+    mean: float | None
+    std: float | None
+    count: int
+    scale: float = 100.0
+    digits: int = 1
+
+    @classmethod
+    def of(cls, values, **kw) -> "Stat":
+        values = list(values)
+        if not values:
+            return cls(None, None, 0, **kw)
+        return cls(statistics.fmean(values), statistics.pstdev(values) if len(values) > 1 else 0.0, len(values), **kw)
+
+    def __str__(self) -> str:
+        if self.mean is None:
+            return f"– ({self.count})"
+        d, s = self.digits, self.scale
+        return f"{self.mean * s:.{d}f} ± {self.std * s:.{d}f} ({self.count})"
+
+    def as_dict(self) -> dict:
+        return {"mean": self.mean, "std": self.std, "count": self.count}
+
+
+@dataclass
+class Table:
+    title: str
+    columns: list[str]
+    rows: list[list] = field(default_factory=list)
+    note: str = ""
+
+
+def layout(name: str):
+    return importlib.import_module(LAYOUTS[name]).tables
+
+
+def tables_for(records: list[dict]) -> list[Table]:
+    """All tables of all benches in ``records``, bench by bench in first-seen order."""
+    benches: dict[str, list[dict]] = {}
+    for record in records:
+        benches.setdefault(record["bench"], []).append(record)
+    out = []
+    for group in benches.values():
+        out.extend(layout(group[-1]["report"])(group))
+    return out
+
+
+def _plain(value):
+    if isinstance(value, Stat):
+        return value.as_dict()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def to_json(tables: list[Table]) -> str:
+    return json.dumps(
+        [{"title": t.title, "columns": t.columns, "rows": [[_plain(v) for v in row] for row in t.rows], "note": t.note} for t in tables],
+        indent=2,
+    )
+
+
+def to_csv(tables: list[Table]) -> str:
+    """One CSV block per table; a Stat column becomes three: mean, std, count."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for table in tables:
+        header, stat_cols = ["table"], set()
+        for i, col in enumerate(table.columns):
+            if any(isinstance(row[i], Stat) for row in table.rows):
+                stat_cols.add(i)
+                header += [f"{col} mean", f"{col} std", f"{col} count"]
+            else:
+                header.append(col)
+        writer.writerow(header)
+        for row in table.rows:
+            out = [table.title]
+            for i, value in enumerate(row):
+                if i in stat_cols:
+                    stat = value if isinstance(value, Stat) else Stat(None, None, 0)
+                    out += [stat.mean, stat.std, stat.count]
+                else:
+                    out.append(value)
+            writer.writerow(out)
+        writer.writerow([])
+    return buffer.getvalue()
+
+
+def to_markdown(tables: list[Table]) -> str:
+    parts = []
+    for table in tables:
+        lines = [f"**{table.title}**", "", "| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+        lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in table.rows]
+        if table.note:
+            lines += ["", table.note]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
+
+
+def print_rich(tables: list[Table], console) -> None:
+    from rich.table import Table as RichTable
+
+    for table in tables:
+        rich_table = RichTable(title=table.title, caption=table.note or None, title_justify="left")
+        for i, col in enumerate(table.columns):
+            rich_table.add_column(col, justify="left" if i == 0 else "right", no_wrap=i == 0)
+        for row in table.rows:
+            rich_table.add_row(*(str(v) for v in row))
+        console.print(rich_table)
+
+
+FORMATS = ("table", "json", "csv", "markdown")
+
+
+def render(tables: list[Table], fmt: str, console) -> None:
+    """Print ``tables`` in ``fmt``; machine formats go out unstyled on stdout."""
+    if fmt == "table":
+        print_rich(tables, console)
+    else:
+        text = {"json": to_json, "csv": to_csv, "markdown": to_markdown}[fmt](tables)
+        console.file.write(text if text.endswith("\n") else text + "\n")
+        console.file.flush()

@@ -1,0 +1,62 @@
+"""The paper's layout: rows = training samples, columns = loss bins.
+
+Each value pools the accepted models of every seed of that (n, bin):
+mean test accuracy ± std (number of models). A difference table follows for
+every further optimizer of the bench: first optimizer minus that one.
+"""
+
+from __future__ import annotations
+
+from zoo.reports import Stat, Table
+
+
+def bin_name(loss_bin) -> str:
+    return "accuracy only" if loss_bin is None else f"({loss_bin[0]:g}, {loss_bin[1]:g}]"
+
+
+def grid(records: list[dict]) -> dict:
+    """``{(n, bin): [test accuracies pooled over seeds]}``."""
+    cells: dict = {}
+    for r in records:
+        key = (r["n"], tuple(r["bin"]) if r["bin"] else None)
+        cells.setdefault(key, []).extend(r["metrics"]["test_acc_values"])
+    return cells
+
+
+def group(records, key) -> dict:
+    out: dict = {}
+    for r in records:
+        out.setdefault(key(r), []).append(r)
+    return out
+
+
+def axes_text(axes: tuple) -> str:
+    return "".join(f", {k}={v}" for k, v in axes)
+
+
+def tables(records: list[dict]) -> list[Table]:
+    out = []
+    bench = records[0]["bench"]
+    first = records[0]
+    for axes, by_axes in group(records, lambda r: tuple(sorted(r["axes"].items()))).items():
+        by_label = group(by_axes, lambda r: r["label"])
+        sizes = sorted({r["n"] for r in by_axes})
+        bins = sorted({tuple(r["bin"]) if r["bin"] else None for r in by_axes}, key=lambda b: (b is not None, b))
+        columns = ["n"] + [bin_name(b) for b in bins]
+        grids = {label: grid(rs) for label, rs in by_label.items()}
+        where = f"{first['task']}, {first['model']}{axes_text(axes)}"
+        for label, values in grids.items():
+            rows = [[n] + [Stat.of(values.get((n, b), [])) for b in bins] for n in sizes]
+            out.append(Table(f"{bench}: {label} test accuracy % ({where})", columns, rows,
+                             "mean ± std over accepted models (count), all seeds pooled"))
+        labels = list(grids)
+        for other in labels[1:]:
+            rows = []
+            for n in sizes:
+                row = [n]
+                for b in bins:
+                    a, c = Stat.of(grids[labels[0]].get((n, b), [])), Stat.of(grids[other].get((n, b), []))
+                    row.append("–" if a.mean is None or c.mean is None else f"{(a.mean - c.mean) * 100:+.1f}")
+                rows.append(row)
+            out.append(Table(f"{bench}: {labels[0]} − {other} (percentage points{axes_text(axes)})", columns, rows))
+    return out

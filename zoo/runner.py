@@ -1,0 +1,114 @@
+"""The runner: expand, skip what is stored, execute, commit each cell, report.
+
+Each finished cell is committed on its own, so Ctrl-C, SIGTERM or a crash
+loses at most the cell in flight, and re-running the same manifest resumes
+where it stopped. A cell that raises is reported with the package behind the
+failing plugin and the run goes on.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+
+from zoo import data
+from zoo.cells import Cell
+from zoo.environment import describe, resolve_device
+from zoo.executors import LocalExecutor
+from zoo.metrics import cell_metrics
+from zoo.optimizer import Context
+from zoo.progress import LiveProgress
+from zoo.registry import Registry
+from zoo.store import Store
+
+
+@dataclass
+class CellResult:
+    metrics: dict
+    params: torch.Tensor | None
+
+
+def run_cell(cell: Cell, registry: Registry, device: torch.device, keep_params: bool = False, progress=None) -> CellResult:
+    """Build the cell's task, model and optimizer through the registry and run it."""
+    task = registry.get("task", cell.task.name).build(**cell.task.params)
+    problem = task.sample(cell.n, cell.seed).to(device)
+    model = registry.get("model", cell.model.name).build(
+        input_shape=problem.input_shape, num_classes=problem.num_classes, **cell.model.params
+    )
+    optimizer = registry.get("optimizer", cell.optimizer.name).build(**cell.optimizer.params)
+    ctx = Context(seed=cell.rng_seed, device=device, loss_bin=cell.loss_bin, keep_params=keep_params,
+                  progress=progress or (lambda **counters: None))
+    start = time.perf_counter()
+    outcome = optimizer.run(problem, model, ctx)
+    wall = time.perf_counter() - start
+    return CellResult(cell_metrics(outcome, wall), outcome.params if keep_params else None)
+
+
+def blame(cell: Cell, registry: Registry) -> str:
+    """Which packages stand behind a cell's plugins, for error messages."""
+    parts = []
+    for kind, comp in (("optimizer", cell.optimizer), ("model", cell.model), ("task", cell.task)):
+        origin = registry.get(kind, comp.name).origin
+        if origin != "built-in":
+            parts.append(f"{kind} {comp.name!r} from {origin}")
+    return "; ".join(parts) or "built-in plugins"
+
+
+@contextmanager
+def sigterm_as_interrupt():
+    """Treat SIGTERM like Ctrl-C so a killed run stops between commits, cleanly."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run(manifest, registry: Registry, store: Store, rerun: bool = False, executor=None, console=None) -> dict:
+    """Run every pending cell of ``manifest``; returns the summary counts."""
+    if manifest.data_root is not None:
+        data.set_data_root(manifest.data_root)
+    device = resolve_device(manifest.device)
+    env = describe(device)
+    executor = executor or LocalExecutor()
+    cells = manifest.cells
+    done = set() if rerun else store.done_ids()
+    pending = [c for c in cells if c.id not in done]
+    summary = {"cells": len(cells), "skipped": len(cells) - len(pending), "done": 0, "failed": 0, "interrupted": False}
+    hook = registry.hook()
+    hook.zoo_run_start(suite=manifest, cells=pending)
+    bar = LiveProgress(len(pending), console)
+
+    def work(cell):
+        hook.zoo_cell_start(cell=cell)
+        bar.start_cell(cell)
+        return run_cell(cell, registry, device, manifest.keep_params, bar.update)
+
+    try:
+        with sigterm_as_interrupt(), bar:
+            for cell, result in executor.map(pending, work):
+                if isinstance(result, Exception):
+                    summary["failed"] += 1
+                    message = f"[red]failed[/] {cell.describe()}: {type(result).__name__}: {result} ({blame(cell, registry)})"
+                    hook.zoo_cell_error(cell=cell, error=result)
+                    bar.finish_cell(message)
+                    continue
+                store.add(cell, result.metrics, env, result.params)
+                summary["done"] += 1
+                hook.zoo_cell_finish(cell=cell, record=result.metrics)
+                bar.finish_cell()
+    except KeyboardInterrupt:
+        summary["interrupted"] = True
+    finally:
+        hook.zoo_run_finish(suite=manifest, summary=summary)
+    return summary
