@@ -1,0 +1,1 @@
+"""The example plugins of docs/plugins.md."""

@@ -1,0 +1,1 @@
+"""Nevergrad's gradient-free optimizers as zoo optimizers (see README.md)."""

@@ -1,0 +1,27 @@
+"""The hook implementation that registers the nevergrad optimizers with zoo."""
+
+from zoo.hookspecs import hookimpl
+from zoo.registry import PluginSpec
+from zoo_nevergrad.search import NevergradSearch
+
+COMMON = {"budget": 2000, "population": 32, "radius": 1.0, "target": 10}
+
+NAMED = (
+    ("ng_cma", "DiagonalCMA", "CMA-ES with a diagonal covariance (sep-CMA), the variant that scales to LeNet sizes"),
+    ("ng_fullcma", "CMA", "CMA-ES with a full covariance: P x P memory, for models up to a few thousand parameters"),
+    ("ng_oneplusone", "OnePlusOne", "(1+1)-ES with the one-fifth success rule, a population of mutations per round"),
+    ("ng_de", "DE", "differential evolution"),
+    ("ng_random", "RandomSearch", "uniform random search in the box: Guess & Check through nevergrad"),
+)
+
+
+def _fixed(algorithm):
+    return lambda **params: NevergradSearch(algorithm=algorithm, **params)
+
+
+@hookimpl
+def zoo_optimizers():
+    specs = [PluginSpec(name, _fixed(algorithm), COMMON, f"nevergrad {algorithm}: {summary}") for name, algorithm, summary in NAMED]
+    specs.append(PluginSpec("ng", NevergradSearch, {"algorithm": "OnePlusOne", **COMMON},
+                            "any optimizer of nevergrad.optimizers.registry, by name"))
+    return specs
