@@ -12,5 +12,6 @@ class ManifestError(ZooError):
 
     def __init__(self, path, key: str, problem: str, fix: str = "", line: int | None = None):
         where = f"{path}" + (f":{line}" if line else "") + (f": {key}" if key else "")
+        fix = fix[:1].upper() + fix[1:]
         super().__init__(f"{where}: {problem}" + (f". {fix}" if fix else ""))
         self.path, self.key, self.problem, self.fix, self.line = path, key, problem, fix, line

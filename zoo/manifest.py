@@ -82,11 +82,15 @@ class _Checker:
     def __init__(self, path: Path, text: str):
         self.path, self.lines = path, text.splitlines()
 
-    def fail(self, key: str, problem: str, fix: str = ""):
-        raise ManifestError(self.path, key, problem, fix, self.line_of(key))
+    def fail(self, key: str, problem: str, fix: str = "", value=None):
+        raise ManifestError(self.path, key, problem, fix, self.line_of(key, value))
 
-    def line_of(self, key: str) -> int | None:
-        """Best-effort line of a key path: the last named segment assigned or opened as a table."""
+    def line_of(self, key: str, value=None) -> int | None:
+        """Best-effort line of a key path: where ``value`` is written, else the last segment's key."""
+        if isinstance(value, str):
+            for number, line in enumerate(self.lines, 1):
+                if f'"{value}"' in line or f"'{value}'" in line:
+                    return number
         segments = [s for s in re.split(r"[.\[\]]", key) if s and not s.isdigit()]
         if not segments:
             return None
@@ -213,7 +217,7 @@ class _Expander(_Checker):
         try:
             spec = self.registry.get(kind, name)
         except UnknownPlugin as error:
-            self.fail(f"{key}.name", str(error), "see `zoo list` for what is installed")
+            self.fail(f"{key}.name", str(error), "see `zoo list` for what is installed", value=name)
         params = {k: v for k, v in value.items() if k not in ("name", "label")}
         for param, problem in spec.check_params(params):
             self.fail(f"{key}.{param}", problem)

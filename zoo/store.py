@@ -48,6 +48,7 @@ class Store:
             with self.conn:
                 self.conn.executescript(SCHEMA)
                 self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            self.conn.execute("SELECT id, spec, metrics, env FROM cells LIMIT 1")  # a foreign 'cells' table fails here
         except sqlite3.DatabaseError as error:
             raise ZooError(f"{self.path}: not a zoo results store ({error}); pass another --store path") from None
 

@@ -22,6 +22,8 @@ class LeNet(PopulationModel):
     """
 
     def __init__(self, input_shape, num_classes, width=1.0):
+        if len(input_shape) != 3:
+            raise ValueError(f"lenet needs image inputs (channels, height, width), got shape {tuple(input_shape)}")
         channels, height, width_px = input_shape
         if height != width_px or height < 16:
             raise ValueError(f"lenet needs square inputs of at least 16x16, got {tuple(input_shape)}")

@@ -1,0 +1,108 @@
+"""Manifest parsing, validation messages and expansion into cells."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from zoo import manifest
+from zoo.cli import main
+from zoo.errors import ManifestError
+from zoo.registry import default_registry
+
+HERE = Path(__file__).parent
+BAD = sorted((HERE / "manifests" / "bad").glob("*.toml"))
+
+
+def write(tmp_path, text) -> Path:
+    path = tmp_path / "m.toml"
+    path.write_text(text)
+    return path
+
+
+def test_there_are_at_least_a_dozen_malformed_manifests():
+    assert len(BAD) >= 12
+
+
+@pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])
+def test_malformed_manifest_exits_2_with_one_message_naming_the_problem(path, capsys):
+    expected = re.search(r"^# expect: (.*)$", path.read_text(), re.M).group(1)
+    assert main(["bench", str(path), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("zoo: error:")]
+    assert len(errors) == 1
+    assert str(path) in errors[0] and expected in errors[0]
+
+
+def test_expansion_crosses_optimizers_sizes_bins_seeds_and_axes(tmp_path):
+    path = write(tmp_path, """
+[suite]
+store = "s.sqlite"
+[defaults]
+matrix = { seeds = [0, 1, 2] }
+[[bench]]
+name = "w"
+task = { name = "mnist" }
+model = { name = "lenet" }
+optimizers = [ { name = "guess_check", target = 3 }, { name = "sgd", label = "fast", lr = 0.01 } ]
+[bench.matrix]
+n = [2, 4]
+bins = [0.3, 0.4, 0.5]
+"model.width" = [0.5, 1.0]
+""")
+    m = manifest.load(path, default_registry())
+    cells = m.cells
+    assert len(cells) == 2 * 2 * 2 * 3 * 2
+    assert m.store == tmp_path / "s.sqlite"
+    assert {c.loss_bin for c in cells} == {(0.3, 0.4), (0.4, 0.5)}
+    assert {c.model.params["width"] for c in cells} == {0.5, 1.0}
+    assert {c.label for c in cells} == {"guess_check", "fast"}
+    gc = next(c for c in cells if c.optimizer.name == "guess_check")
+    assert gc.optimizer.params["target"] == 3 and gc.optimizer.params["radius"] == 1.0  # defaults filled in
+    assert len({c.id for c in cells}) == len(cells)
+
+
+def test_cell_ids_are_stable_and_depend_on_every_parameter(tmp_path):
+    text = """
+[[bench]]
+name = "k"
+task = { name = "kink" }
+model = { name = "mlp", hidden = HIDDEN }
+optimizers = [ { name = "guess_check" } ]
+matrix = { n = [4] }
+"""
+    ids = lambda hidden: [c.id for c in manifest.load(write(tmp_path, text.replace("HIDDEN", hidden)), default_registry()).cells]
+    assert ids("5") == ids("5")
+    assert ids("5") != ids("6")
+
+
+def test_command_line_overrides_win(tmp_path):
+    path = write(tmp_path, """
+[suite]
+device = "cuda"
+store = "a.sqlite"
+[[bench]]
+name = "k"
+task = { name = "kink" }
+model = { name = "mlp" }
+optimizers = [ { name = "guess_check" } ]
+matrix = { n = [4] }
+[[bench]]
+name = "other"
+task = { name = "slab" }
+model = { name = "linear" }
+optimizers = [ { name = "guess_check" } ]
+matrix = { n = [4] }
+""")
+    m = manifest.load(path, default_registry(), store=str(tmp_path / "b.sqlite"), device="cpu", only=["other"])
+    assert m.device == "cpu" and m.store == tmp_path / "b.sqlite"
+    assert [b.name for b in m.benches] == ["other"]
+    with pytest.raises(ManifestError, match="did you mean 'other'"):
+        manifest.load(path, default_registry(), only=["othr"])
+
+
+def test_default_suite_manifest_is_valid():
+    m = manifest.load(HERE.parent / "benchmarks.toml", default_registry())
+    assert {b.name for b in m.benches} >= {"mnist-2class", "kink"}
+    assert {c.optimizer.name for c in m.cells} >= {"guess_check", "sgd"}

@@ -1,0 +1,96 @@
+"""Population forward passes and normalized-loss scales against single-model references."""
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from zoo.evaluate import accepted, fit_and_loss, normalized_loss
+from zoo.models.lenet import LeNet
+from zoo.models.linear import Linear
+from zoo.models.mlp import MLP
+
+
+def lenet_module(width, channels, classes):
+    c1, c2, f1, f2 = int(6 * width), int(16 * width), int(120 * width), int(84 * width)
+    side = 4 if channels == 1 else 5
+    return nn.Sequential(
+        nn.Conv2d(channels, c1, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(c1, c2, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(c2 * side * side, f1), nn.ReLU(), nn.Linear(f1, f2), nn.ReLU(), nn.Linear(f2, classes),
+    )
+
+
+def load_row(module, theta_row):
+    """Copy one population row into an nn.Module with the same parameter order."""
+    torch.nn.utils.vector_to_parameters(theta_row, module.parameters())
+    return module
+
+
+def test_lenet_width_half_has_about_11k_parameters():
+    assert LeNet((1, 28, 28), 2, 0.5).num_params == 11074
+    assert LeNet((1, 28, 28), 2, 0.5).num_params == sum(p.numel() for p in lenet_module(0.5, 1, 2).parameters())
+
+
+def test_lenet_population_matches_single_models_on_both_input_sizes():
+    gen = torch.Generator().manual_seed(0)
+    for shape, width in (((1, 28, 28), 0.5), ((3, 32, 32), 1.0)):
+        model = LeNet(shape, 3, width)
+        theta = model.init_uniform(4, 1.0, gen)
+        x = torch.randn(5, *shape, generator=gen)
+        logits = model.forward(theta, x)
+        for m in range(4):
+            reference = load_row(lenet_module(width, shape[0], 3), theta[m])
+            torch.testing.assert_close(logits[m], reference(x), rtol=1e-4, atol=1e-3)
+
+
+def test_lenet_scale_is_product_of_weight_norms_over_three():
+    model = LeNet((1, 28, 28), 2, 0.5)
+    theta = model.init_uniform(2, 1.0, torch.Generator().manual_seed(1))
+    module = load_row(lenet_module(0.5, 1, 2), theta[1])
+    expected = math.prod(layer.weight.norm().item() / 3 for layer in module if isinstance(layer, (nn.Conv2d, nn.Linear)))
+    assert math.isclose(model.norm_scale(theta)[1].item(), expected, rel_tol=1e-5)
+
+
+def test_mlp_matches_module_and_scale_is_product_of_norms():
+    model = MLP((2,), 2, hidden=7, layers=2)
+    theta = model.init_uniform(3, 1.0, torch.Generator().manual_seed(2))
+    module = nn.Sequential(nn.Linear(2, 7), nn.ReLU(), nn.Linear(7, 7), nn.ReLU(), nn.Linear(7, 2))
+    load_row(module, theta[2])
+    x = torch.randn(6, 2)
+    torch.testing.assert_close(model.forward(theta, x)[2], module(x), rtol=1e-5, atol=1e-5)
+    expected = math.prod(l.weight.norm().item() for l in module if isinstance(l, nn.Linear))
+    assert math.isclose(model.norm_scale(theta)[2].item(), expected, rel_tol=1e-5)
+
+
+def test_normalized_loss_of_linear_model_by_hand():
+    # W = [[3, 0], [0, 4]] has ||W||_F = 5; b = 0. Inputs (1, 0) label 0 and (0, 1) label 1.
+    model = Linear((2,), 2)
+    theta = torch.tensor([[3.0, 0.0, 0.0, 4.0, 0.0, 0.0]])
+    x, y = torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 1])
+    # normalized logits: (0.6, 0) and (0, 0.8); CE = log(1 + e^-0.6), log(1 + e^-0.8)
+    expected = (math.log(1 + math.exp(-0.6)) + math.log(1 + math.exp(-0.8))) / 2
+    acc, loss = fit_and_loss(model, theta, x, y)
+    assert acc.item() == 1.0
+    assert math.isclose(loss.item(), expected, rel_tol=1e-6)
+    logits = model.forward(theta, x)
+    assert math.isclose(normalized_loss(logits, torch.tensor([5.0]), y).item(), expected, rel_tol=1e-6)
+
+
+def test_acceptance_rule_needs_full_fit_and_loss_in_half_open_bin():
+    acc = torch.tensor([1.0, 1.0, 1.0, 0.5, 1.0])
+    loss = torch.tensor([0.35, 0.30, 0.32, 0.32, 0.36])
+    assert accepted(acc, loss, (0.30, 0.35)).tolist() == [True, False, True, False, False]
+    assert accepted(acc, loss, None).tolist() == [True, True, True, False, True]
+
+
+def test_default_init_bounds_follow_fan_in():
+    model = LeNet((1, 28, 28), 2, 0.5)
+    theta = model.init_default(64, torch.Generator().manual_seed(0))
+    views = model.unflatten(theta)
+    for block in model.blocks:
+        bound = 1 / math.sqrt(block.fan_in)
+        values = views[block.name]
+        assert values.abs().max() <= bound
+        assert values.abs().max() > 0.9 * bound
