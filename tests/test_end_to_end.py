@@ -1,0 +1,65 @@
+"""The real command line on a tiny manifest: run, resume, report, formats."""
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+from conftest import run_zoo
+
+TINY = Path(__file__).parent / "manifests" / "tiny.toml"
+
+
+def test_bench_then_skip_then_report(tmp_path):
+    manifest = tmp_path / "tiny.toml"
+    shutil.copy(TINY, manifest)
+    first = run_zoo("bench", manifest, "--format", "json")
+    assert first.returncode == 0, first.stderr
+    tables = json.loads(first.stdout)
+    titles = [t["title"] for t in tables]
+    assert any("G&C test accuracy" in t for t in titles) and any("G&C − SGD" in t for t in titles)
+    gc = next(t for t in tables if "G&C test accuracy" in t["title"])
+    assert gc["columns"] == ["n", "(0.5, 0.6]", "(0.6, 0.7]"]
+    assert [row[0] for row in gc["rows"]] == [4, 8]
+    for row in gc["rows"]:
+        for stat in row[1:]:
+            assert stat["count"] == 10 and 0.0 <= stat["mean"] <= 1.0  # 5 accepted models x 2 seeds
+
+    second = run_zoo("bench", manifest, "--format", "json")
+    assert second.returncode == 0
+    assert "0 cells run, 16 already in" in second.stderr
+    assert json.loads(second.stdout) == tables
+
+    report = run_zoo("report", tmp_path / "tiny.sqlite", "--format", "json")
+    assert report.returncode == 0 and json.loads(report.stdout) == tables
+
+    as_csv = list(csv.reader(io.StringIO(run_zoo("report", tmp_path / "tiny.sqlite", "--format", "csv").stdout)))
+    assert as_csv[0][:3] == ["table", "n", "(0.5, 0.6] mean"]
+    markdown = run_zoo("report", tmp_path / "tiny.sqlite", "--format", "markdown").stdout
+    assert "| n | (0.5, 0.6] | (0.6, 0.7] |" in markdown
+    rich_table = run_zoo("report", tmp_path / "tiny.sqlite").stdout
+    assert "G&C test accuracy" in rich_table and "±" in rich_table
+
+
+def test_dry_run_lists_cells_and_runs_nothing(tmp_path):
+    manifest = tmp_path / "tiny.toml"
+    shutil.copy(TINY, manifest)
+    out = run_zoo("bench", manifest, "--dry-run")
+    assert out.returncode == 0
+    assert "16 cells, 16 to run" in out.stderr
+    assert not (tmp_path / "tiny.sqlite").exists()
+
+
+def test_report_on_missing_store_is_a_clear_error(tmp_path):
+    out = run_zoo("report", tmp_path / "nope.sqlite")
+    assert out.returncode == 2 and "no such store" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_list_shows_builtins_with_origin_and_defaults():
+    out = run_zoo("list", "--format", "json")
+    listing = json.loads(out.stdout)
+    gc = next(s for s in listing["optimizer"] if s["name"] == "guess_check")
+    assert gc["origin"] == "built-in" and gc["params"]["radius"] == 1.0
+    assert {"linear", "mlp", "lenet"} <= {s["name"] for s in listing["model"]}
+    assert {"mnist", "kink", "slab"} <= {s["name"] for s in listing["task"]}
