@@ -60,11 +60,10 @@ class PopulationModel:
     def unflatten(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
         """Views ``[M, *shape]`` of each block (no copy)."""
         m = theta.shape[0]
-        views, start = {}, 0
-        for block in self.blocks:
-            views[block.name] = theta[:, start : start + block.numel].view(m, *block.shape)
-            start += block.numel
-        return views
+        # split, not slicing: its backward is one concatenation instead of a zero-filled
+        # full-size gradient per block, which dominated SGD steps on small batches.
+        parts = theta.split([block.numel for block in self.blocks], dim=1)
+        return {block.name: part.view(m, *block.shape) for block, part in zip(self.blocks, parts)}
 
     def init_uniform(self, m: int, radius: float, generator: torch.Generator | None = None, device="cpu") -> torch.Tensor:
         """Every parameter i.i.d. U[-radius, radius], as Guess & Check draws them."""
