@@ -23,8 +23,10 @@ BUILTIN_MODULES = (
     "zoo.models.lenet",
     "zoo.tasks.toys",
     "zoo.tasks.mnist",
+    "zoo.tasks.poison_toy",
     "zoo.optimizers.guess_check",
     "zoo.optimizers.gradient",
+    "zoo.optimizers.poisoned",
 )
 
 

@@ -1,0 +1,139 @@
+"""Poisoned baselines: optimizers sent looking for bad minima on purpose.
+
+Both wrap a registered optimizer and hand it a *poisoned problem*: the clean
+training set (repeated ``repeat`` times) plus the first ``poison`` test points
+(0: the whole test set) with wrong labels. The wrong label of class ``c`` is
+``(c + 1) mod k`` for a task of ``k`` classes: a fixed derangement, which for
+two classes swaps them. Whatever the inner optimizer accepts fits the
+training set and gets every poison point wrong, so it is a minimum of the
+clean training loss that generalizes badly. Such minima exist; the volume
+hypothesis says they are tiny.
+
+- ``poisoned_sgd`` (the paper's Table 1): SGD on the training set repeated
+  10x plus the whole test set with flipped labels, lr 0.001, batch 400, up to
+  40,000 epochs; each model stops once it fits that combined set.
+- ``poisoned_guess_check``: Guess & Check that accepts a guess only when it
+  fits the training set and predicts the wrong label on each poison point.
+  Its ``tested``/``accepted`` counters give the volume of poisoned minima,
+  next to plain ``guess_check`` on the same task for the good ones.
+
+The reported models' train accuracy and normalized loss are those on the
+clean training set, and test accuracy is on the clean, whole test set (poison
+points included). A cell's loss bin, if any, applies to the normalized loss
+on the poisoned training set, the set the inner optimizer sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+
+from zoo.evaluate import fit_and_loss
+from zoo.hookspecs import hookimpl
+from zoo.optimizer import Outcome
+from zoo.optimizers import gradient, guess_check
+from zoo.registry import PluginSpec
+from zoo.task import Problem
+
+
+def wrong_labels(y: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """The derangement c -> (c + 1) mod k: every label moves, two classes swap."""
+    return (y + 1) % num_classes
+
+
+def poison_points(problem: Problem, poison: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``poison`` test points (0: all of them) with their wrong labels."""
+    available = len(problem.y_test)
+    if poison < 0 or poison > available:
+        raise ValueError(f"poison must lie in 0..{available} (the test set's size; 0 takes all of it), got {poison}")
+    count = poison or available
+    return problem.x_test[:count], wrong_labels(problem.y_test[:count], problem.num_classes)
+
+
+def poisoned_problem(problem: Problem, poison: int, repeat: int = 1) -> Problem:
+    """The clean training set ``repeat`` times, then the poison points with wrong labels."""
+    x_poison, y_poison = poison_points(problem, poison)
+    reps = (repeat,) + (1,) * (problem.x_train.dim() - 1)
+    return replace(
+        problem,
+        x_train=torch.cat([problem.x_train.repeat(reps), x_poison]),
+        y_train=torch.cat([problem.y_train.repeat(repeat), y_poison]),
+    )
+
+
+class Poisoned:
+    """Run ``inner`` on the poisoned problem; report its models on the clean data."""
+
+    def __init__(self, inner, poison: int, repeat: int = 1):
+        if poison < 0 or repeat < 1:
+            raise ValueError(f"needs poison >= 0 (0: the whole test set) and repeat >= 1, got poison={poison}, repeat={repeat}")
+        self.inner, self.poison, self.repeat = inner, poison, repeat
+
+    def run(self, problem, model, ctx) -> Outcome:
+        poisoned = poisoned_problem(problem, self.poison, self.repeat)
+        outcome = self.inner.run(poisoned, model, replace(ctx, keep_params=True))
+        counters = {**outcome.counters, "poison_points": len(poisoned.y_train) - self.repeat * len(problem.y_train)}
+        if outcome.params is None:
+            return replace(outcome, counters=counters)
+        with torch.no_grad():
+            acc, loss = fit_and_loss(model, outcome.params.to(problem.x_train.device), problem.x_train, problem.y_train)
+        return Outcome(
+            test_acc=outcome.test_acc,
+            train_acc=acc.tolist(),
+            train_loss=loss.tolist(),
+            counters=counters,
+            params=outcome.params if ctx.keep_params else None,
+        )
+
+
+class EpochCheckedBaseline(gradient.GradientBaseline):
+    """A gradient baseline that checks its stop rule once per epoch, not after every step.
+
+    On a poisoned training set of thousands of points one check (a forward pass
+    over the whole set) costs as much as a whole epoch of steps.
+    """
+
+    _calls = 0
+
+    def _done(self, model, theta, x, y, ctx):
+        n = len(y)
+        self._calls += 1
+        if self._calls % -(-n // self.batch_size(n)):
+            return torch.zeros(theta.shape[0], dtype=torch.bool, device=theta.device)
+        return super()._done(model, theta, x, y, ctx)
+
+
+def _inner_spec(module, name: str) -> PluginSpec:
+    return next(spec for spec in module.zoo_optimizers() if spec.name == name)
+
+
+def _poisoned_spec(name, summary, inner: PluginSpec, own: dict, build_inner=None, **overrides) -> PluginSpec:
+    """A spec taking the inner optimizer's parameters (some defaults changed) plus ``own``."""
+    build_inner = build_inner or inner.build
+
+    def build(**params):
+        inner_params = {k: v for k, v in params.items() if k not in own}
+        return Poisoned(build_inner(**inner_params), **{k: params[k] for k in own})
+
+    return PluginSpec(name, build, {**inner.params, **overrides, **own}, summary, choices=inner.choices, types=inner.types)
+
+
+@hookimpl
+def zoo_optimizers():
+    return [
+        _poisoned_spec(
+            "poisoned_sgd",
+            "SGD on the training set x10 plus the test set with wrong labels (Table 1): bad minima exist",
+            _inner_spec(gradient, "sgd"),
+            {"poison": 0, "repeat": 10},
+            lambda **params: EpochCheckedBaseline(algorithm="sgd", **params),
+            lr=0.001, batch=400, epochs=40_000, population=8, target=8, max_models=8,
+        ),
+        _poisoned_spec(
+            "poisoned_guess_check",
+            "Guess & Check accepting only guesses that fit and get the first `poison` test points wrong",
+            _inner_spec(guess_check, "guess_check"),
+            {"poison": 5},
+        ),
+    ]
