@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 LAYOUTS = {
     "bins": "zoo.reports.bins",
+    "volume": "zoo.reports.volume",
 }
 
 
