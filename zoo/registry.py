@@ -23,9 +23,12 @@ BUILTIN_MODULES = (
     "zoo.models.lenet",
     "zoo.tasks.toys",
     "zoo.tasks.mnist",
+    "zoo.tasks.cifar10",
     "zoo.tasks.poison_toy",
     "zoo.optimizers.guess_check",
     "zoo.optimizers.gradient",
+    "zoo.optimizers.pattern_search",
+    "zoo.optimizers.random_greedy",
     "zoo.optimizers.poisoned",
 )
 

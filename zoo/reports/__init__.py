@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 LAYOUTS = {
     "bins": "zoo.reports.bins",
     "volume": "zoo.reports.volume",
+    "side_by_side": "zoo.reports.side_by_side",
 }
 
 

@@ -1,0 +1,67 @@
+"""Pattern search on real tasks: monotone descent, step halving after a full pass, fitting, seeds."""
+
+import torch
+
+from local_search_support import KINK, LENET, MNIST_PAIR, NEVER, TINY_MLP, assert_monotone, assert_reproducible, run_recorded
+from zoo.optimizers.pattern_search import CoordinateMoves
+
+
+def test_a_pass_visits_every_signed_coordinate_once():
+    gen = torch.Generator().manual_seed(0)
+    moves, point = CoordinateMoves(0.25, 0.5, 7, gen), torch.arange(7.0).view(1, 7) / 8  # exact in float32
+    seen = []
+    while len(batch := moves.propose(point, 3)):
+        diff = batch - point
+        assert ((diff != 0).sum(1) == 1).all()
+        seen += [(int(d.nonzero()), float(d[d != 0])) for d in diff]
+    assert sorted(seen) == sorted((i, s) for i in range(7) for s in (0.25, -0.25))
+    moves.stalled()
+    assert moves.step == 0.125 and moves.shrinks == 1 and moves.position == 0
+
+
+def test_reduces_the_loss_monotonically_and_fits_a_few_mnist_samples(mnist_root):
+    outcome, records, *_ = run_recorded("pattern_search", MNIST_PAIR, LENET, n=16, population=100)
+    assert_monotone(records)
+    assert records[-1]["loss"] < records[0]["loss"]
+    assert outcome.train_acc == [1.0] and outcome.counters["accepted"] == 1 and outcome.counters["tested"] == 1
+    assert outcome.counters["steps"] == records[-1]["steps"] and outcome.counters["forward_evals"] == records[-1]["evals"]
+    assert 0.5 < outcome.test_acc[0] <= 1.0
+
+
+def test_reference_population_fits_eight_samples(mnist_root):
+    outcome, records, *_ = run_recorded("pattern_search", MNIST_PAIR, LENET, n=8)
+    assert outcome.train_acc == [1.0]
+    assert records[0]["evals"] == 1 + 10_000 // 8 - 1  # the first round: the reference's 10,000 // n models
+
+
+def test_step_halves_exactly_after_a_full_pass_without_improvement():
+    outcome, records, net, _ = run_recorded("pattern_search", KINK, TINY_MLP, n=16, loss_bin=NEVER, population=8, max_evals=3000)
+    moves_per_pass = 2 * net.num_params
+    anchor, steps, step, halvings = 1, 0, 1.0, 0
+    for r in records:
+        if r["steps"] > steps:
+            assert r["step"] == step
+            anchor = r["evals"]
+        elif r["step"] != step:
+            assert r["step"] == step / 2 and r["evals"] - anchor == moves_per_pass
+            anchor, halvings = r["evals"], halvings + 1
+        else:
+            assert r["evals"] - anchor < moves_per_pass
+        steps, step = r["steps"], r["step"]
+    assert halvings >= 3 and outcome.counters["shrinks"] == halvings
+
+
+def test_stops_once_the_step_falls_below_min_step():
+    outcome, records, *_ = run_recorded("pattern_search", KINK, TINY_MLP, n=16, loss_bin=NEVER, population=8, min_step=0.01)
+    assert records[-1]["step"] < 0.01 <= records[-2]["step"]
+    assert outcome.counters["shrinks"] == 7 and outcome.counters["accepted"] == 0
+
+
+def test_reproducible_from_the_seed(mnist_root):
+    assert_reproducible("pattern_search", population=100)
+
+
+def test_restarts_report_every_final_point():
+    outcome, _, net, _ = run_recorded("pattern_search", KINK, {"name": "mlp", "hidden": 8}, n=8, population=20, restarts=3)
+    assert outcome.params.shape == (3, net.num_params) and len(outcome.test_acc) == 3
+    assert outcome.counters["tested"] == 3 and outcome.counters["accepted"] == sum(a == 1.0 for a in outcome.train_acc)

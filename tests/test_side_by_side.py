@@ -1,0 +1,48 @@
+"""The Table 4 layout on records of a real run: accuracy side by side, then runs and cost."""
+
+from zoo import manifest, reports, runner
+from zoo.registry import default_registry
+from zoo.store import Store
+
+MANIFEST = """
+[suite]
+store = "s.sqlite"
+device = "cpu"
+[[bench]]
+name = "k"
+report = "side_by_side"
+task = { name = "kink" }
+model = { name = "mlp", hidden = 2 }
+optimizers = [
+  { name = "sgd", label = "SGD", lr = 0.1, epochs = 50, init = "default", population = 1, target = 1, max_models = 1 },
+  { name = "pattern_search", label = "PS", population = 8, max_steps = 50 },
+  { name = "random_greedy", label = "RGS", population = 8, max_steps = 50, restarts = 2 },
+]
+matrix = { n = [8, 16], seeds = [0, 1] }
+"""
+
+
+def test_accuracy_side_by_side_and_cost_per_optimizer(tmp_path):
+    path = tmp_path / "m.toml"
+    path.write_text(MANIFEST)
+    loaded = manifest.load(path, default_registry())
+    store = Store(loaded.store)
+    assert runner.run(loaded, default_registry(), store)["failed"] == 0
+    records = store.records()
+    accuracy, cost = reports.tables_for(records)
+
+    assert accuracy.columns == ["n", "SGD", "PS", "RGS"] and [row[0] for row in accuracy.rows] == [8, 16]
+    def values(n, label):
+        return [v for r in records if r["n"] == n and r["label"] == label for v in r["metrics"]["test_acc_values"]]
+
+    for n, sgd, ps, rgs in accuracy.rows:
+        assert ps.count == 2 and rgs.count == 4  # one final point per search, two restarts for RGS, two seeds
+        assert sgd.count == len(values(n, "SGD")) and abs(ps.mean - sum(values(n, "PS")) / 2) < 1e-12
+
+    assert [row[:3] for row in cost.rows] == [[n, label, 2] for n in (8, 16) for label in ("SGD", "PS", "RGS")]
+    for n, label, _, reached, train, steps, evals, _ in cost.rows:
+        cells = [r["metrics"]["counters"] for r in records if r["n"] == n and r["label"] == label]
+        assert reached == f"{sum(int(c['accepted']) for c in cells)}/{sum(int(c['tested']) for c in cells)}"
+        assert steps == f"{sum(c['steps'] for c in cells) / 2:,.0f}" and 0 <= train.mean <= 1
+        assert evals == ("–" if label == "SGD" else f"{sum(c['forward_evals'] for c in cells) / 2:,.0f}")
+    store.close()

@@ -1,0 +1,56 @@
+"""The paper's Table 4 layout: optimizers side by side, rows = training samples.
+
+The first table gives, for each n, every optimizer's test accuracy, mean ±
+std over its reported models of all seeds. Gradient baselines report only
+models that fit; pattern search and random greedy search report their final
+point either way, so the second table says how many runs reached 100% train
+accuracy (accepted / tested), the train accuracy they reached, and what they
+cost: steps, forward evaluations (candidate models evaluated on the whole
+training set) and wall time, each the mean per cell.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+from zoo.reports import Stat, Table
+from zoo.reports.bins import axes_text, group
+
+
+def _mean_counter(records: list[dict], name: str) -> str:
+    values = [r["metrics"]["counters"][name] for r in records if name in r["metrics"]["counters"]]
+    return f"{statistics.fmean(values):,.0f}" if values else "–"
+
+
+def _reached(records: list[dict]) -> str:
+    tested = sum(int(r["metrics"]["counters"].get("tested", 0)) for r in records)
+    accepted = sum(int(r["metrics"]["counters"].get("accepted", 0)) for r in records)
+    return f"{accepted}/{tested}" if tested else "–"
+
+
+def tables(records: list[dict]) -> list[Table]:
+    out = []
+    bench, first = records[0]["bench"], records[0]
+    for axes, by_axes in group(records, lambda r: tuple(sorted(r["axes"].items()))).items():
+        where = f"{first['task']}, {first['model']}{axes_text(axes)}"
+        cells = group(by_axes, lambda r: (r["n"], r["label"]))
+        labels = list(dict.fromkeys(r["label"] for r in by_axes))
+        sizes = sorted({r["n"] for r in by_axes})
+        accuracy = [[n] + [Stat.of(v for r in cells.get((n, label), []) for v in r["metrics"]["test_acc_values"]) for label in labels]
+                    for n in sizes]
+        out.append(Table(f"{bench}: test accuracy % ({where})", ["n"] + labels, accuracy,
+                         "mean ± std over reported models (count), all seeds pooled"))
+        cost = []
+        for n in sizes:
+            for label in labels:
+                rs = cells.get((n, label), [])
+                if rs:
+                    wall = statistics.fmean(r["metrics"]["wall_time"] for r in rs)
+                    train = Stat.of(r["metrics"]["train_acc"]["mean"] for r in rs if r["metrics"]["train_acc"]["mean"] is not None)
+                    cost.append([n, label, len(rs), _reached(rs), train, _mean_counter(rs, "steps"),
+                                 _mean_counter(rs, "forward_evals"), f"{wall:,.1f}"])
+        out.append(Table(f"{bench}: runs and cost ({where})",
+                         ["n", "optimizer", "cells", "reached 100% train", "train acc %", "steps", "forward evals", "wall s"], cost,
+                         "train acc: mean ± std over cells of each cell's mean; steps, forward evals and wall time: "
+                         "mean per cell; – where the optimizer does not count it"))
+    return out
