@@ -22,8 +22,10 @@ shared by all models and are not part of ``theta``.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import math
+import threading
 from typing import Callable, Union
 
 import torch
@@ -58,6 +60,7 @@ class ModulePopulation(PopulationModel):
             for name, p in self.module.named_parameters()
         )
         self.buffers = dict(self.module.named_buffers())
+        self.copies: dict[int, nn.Module] = {}  # thread id -> that thread's module
         with torch.no_grad():
             out = self.module(torch.zeros(2, *self.input_shape))
         if tuple(out.shape) != (2, num_classes):
@@ -65,9 +68,18 @@ class ModulePopulation(PopulationModel):
                              f"{tuple(out.shape)}; a zoo model must return logits [N, {num_classes}]")
 
     def forward(self, theta, x):
+        module = self.thread_module()
         buffers = {name: b.to(x.device) for name, b in self.buffers.items()}
-        run_one = lambda params: functional_call(self.module, (params, buffers), (x,))  # noqa: E731
+        run_one = lambda params: functional_call(module, (params, buffers), (x,))  # noqa: E731
         return vmap(run_one)(self.unflatten(theta))
+
+    def thread_module(self) -> nn.Module:
+        """This thread's copy of the module: functional_call swaps tensors on the module while it runs,
+        so searches that evaluate from several threads (Guess & Check) must not share one."""
+        thread = threading.get_ident()
+        if thread not in self.copies:
+            self.copies[thread] = copy.deepcopy(self.module)
+        return self.copies[thread]
 
     def norm_scale(self, theta):
         if callable(self.norm):

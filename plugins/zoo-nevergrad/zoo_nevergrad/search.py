@@ -14,7 +14,8 @@ loss bin, a loss inside it) or when its ``budget`` of evaluations is spent.
 A cell runs ``target`` independent searches and reports the accepted model
 of each search that found one: ``tested`` counts searches, ``accepted``
 successful ones (a success rate within the budget, as for the gradient
-baselines, not a volume), ``evaluations`` every candidate evaluated.
+baselines, not a volume), ``forward_evals`` every candidate evaluated on the
+training set (the cost counter pattern search reports too).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 import difflib
 import warnings
 
-import nevergrad as ng
 import numpy as np
 import torch
 
@@ -32,6 +32,8 @@ from zoo.optimizer import Outcome, derive_seed
 
 class NevergradSearch:
     def __init__(self, algorithm="OnePlusOne", budget=2000, population=32, radius=1.0, target=10):
+        import nevergrad as ng  # here, not at the top: it takes seconds, and every zoo command loads this plugin
+
         if algorithm not in ng.optimizers.registry:
             close = difflib.get_close_matches(algorithm, list(ng.optimizers.registry), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -42,7 +44,7 @@ class NevergradSearch:
 
     @torch.no_grad()
     def run(self, problem, model, ctx) -> Outcome:
-        counters = {"evaluations": 0, "tested": 0, "accepted": 0}
+        counters = {"forward_evals": 0, "tested": 0, "accepted": 0}
         found = []
         for search in range(self.target):
             hit = self.search(problem, model, ctx, search, counters)
@@ -62,7 +64,7 @@ class NevergradSearch:
             theta = torch.as_tensor(np.stack([c.value for c in asked]), dtype=torch.float32, device=ctx.device)
             acc, loss = fit_and_loss(model, theta, problem.x_train, problem.y_train)
             spent += len(asked)
-            counters["evaluations"] += len(asked)
+            counters["forward_evals"] += len(asked)
             hits = accepted(acc, loss, ctx.loss_bin).nonzero().flatten()
             if len(hits):
                 first = hits[:1]
@@ -78,6 +80,8 @@ class NevergradSearch:
 
     def optimizer(self, dim: int, seed: int):
         """A seeded nevergrad optimizer over the box, started at a uniform point in it."""
+        import nevergrad as ng
+
         rng = np.random.RandomState(seed)
         r = self.radius
         space = ng.p.Array(init=rng.uniform(-r, r, dim)).set_mutation(sigma=r / 3)  # the box spans six sigmas
