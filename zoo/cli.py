@@ -18,6 +18,9 @@ COMMANDS = (
     "zoo.commands.bench",
     "zoo.commands.list",
     "zoo.commands.report",
+    "zoo.commands.plot",
+    "zoo.commands.pretrain",
+    "zoo.commands.speed",
 )
 
 EPILOG = "exit codes: 0 ok, 1 run-time failure, 2 bad input, 130 interrupted (finished cells are kept)"

@@ -1,66 +1,94 @@
 """Guess & Check: draw every parameter i.i.d. from U[-r, r] until a draw fits.
 
 Its only bias is volume: the chance that a guess lands in a region is that
-region's share of the box [-r, r]^P. Guesses are drawn in chunks of
-``batch`` models and evaluated in one batched forward pass.
+region's share of the box [-r, r]^P. The machinery lives in
+:mod:`zoo.guessing`: guess i comes from the cell seed and i alone, chunks of
+``batch`` guesses are judged on ``threads`` threads, and the accepted guesses
+are the first ``target`` of the stream that the acceptance rule admits, so
+the result does not depend on ``batch``, ``threads`` or ``engine``:
+
+- ``engine = "fast"`` (default): early rejection, sample by sample
+  (:mod:`zoo.guessing.early`); models it has no probe for use the reference.
+- ``engine = "reference"``: every guess on all n samples, the reference
+  implementation's design (:mod:`zoo.guessing.reference`).
+
+``generator`` picks the source of random bits (:mod:`zoo.guessing.stream`):
+``"auto"`` is PCG64 on the CPU and torch's generator on a GPU; ``"torch"``
+is torch's generator everywhere. Both give every parameter i.i.d. uniform on
+the same 24-bit grid; they are different, equally reproducible sequences.
 """
 
 from __future__ import annotations
 
-import time
-
 import torch
 
-from zoo.evaluate import accepted, fit_and_loss, test_accuracy
+from zoo.evaluate import test_accuracy
+from zoo.guessing.early import EarlyRejectionJudge
+from zoo.guessing.probes import has_probe
+from zoo.guessing.reference import ReferenceJudge, fit_and_loss
+from zoo.guessing.search import search
+from zoo.guessing.stream import GENERATORS, ParameterStream
 from zoo.hookspecs import hookimpl
 from zoo.optimizer import Outcome
 from zoo.registry import PluginSpec
 
+ENGINES = ("fast", "reference")
+REFERENCE_CHUNK = 1024  # guesses per chunk of the reference engine
+FAST_CHUNK_FLOATS = 1 << 22  # parameters per chunk of the fast engine (16 MiB); measured best for LeNet-0.5
+
+
+def make_judge(engine: str, model, x: torch.Tensor, y: torch.Tensor, loss_bin):
+    reference = ReferenceJudge(model, x, y, loss_bin)
+    if engine == "reference" or not has_probe(model):
+        return reference
+    return EarlyRejectionJudge(model, x, y, loss_bin, reference)
+
+
+def default_chunk(engine: str, num_params: int) -> int:
+    return REFERENCE_CHUNK if engine == "reference" else max(1, FAST_CHUNK_FLOATS // num_params)
+
+
+def default_workers(device) -> int:
+    """One search thread per torch thread on the CPU; one on a GPU, which runs its ops in parallel itself."""
+    return 1 if torch.device(device).type != "cpu" else torch.get_num_threads()
+
 
 class GuessAndCheck:
-    def __init__(self, radius=1.0, target=10, max_guesses=1_000_000, batch=1024):
-        if radius <= 0 or target < 1 or max_guesses < 1 or batch < 1:
-            raise ValueError("guess_check needs radius > 0, target >= 1, max_guesses >= 1 and batch >= 1")
-        self.radius, self.target, self.max_guesses, self.batch = radius, target, max_guesses, batch
+    def __init__(self, radius=1.0, target=10, max_guesses=1_000_000, batch=0, engine="fast", threads=0, generator="auto"):
+        if radius <= 0 or target < 1 or max_guesses < 1 or batch < 0 or threads < 0:
+            raise ValueError("guess_check needs radius > 0, target >= 1, max_guesses >= 1, batch >= 0 and threads >= 0")
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
+        if generator not in GENERATORS:
+            raise ValueError(f"generator must be one of {list(GENERATORS)}, got {generator!r}")
+        self.radius, self.target, self.max_guesses = radius, target, max_guesses
+        self.batch, self.engine, self.threads, self.generator = batch, engine, threads, generator
 
-    @torch.no_grad()
     def run(self, problem, model, ctx) -> Outcome:
-        gen = ctx.generator("guesses")
+        problem = problem.to(ctx.device)
         x, y = problem.x_train, problem.y_train
-        found, n_found, tested, start = [], 0, 0, time.perf_counter()
-        while tested < self.max_guesses and n_found < self.target:
-            m = min(self.batch, self.max_guesses - tested)
-            theta = model.init_uniform(m, self.radius, gen, device=ctx.device)
-            acc, loss = fit_and_loss(model, theta, x, y)
-            hits = accepted(acc, loss, ctx.loss_bin).nonzero().flatten()
-            need = self.target - n_found
-            if len(hits) >= need:
-                hits = hits[:need]
-                tested += int(hits[-1]) + 1  # guesses after the last needed hit were never required
-            else:
-                tested += m
-            if len(hits):
-                found.append((theta[hits], acc[hits], loss[hits]))
-                n_found += len(hits)
-            ctx.progress(tested=tested, accepted=n_found, rate=tested / max(time.perf_counter() - start, 1e-9))
-        return _outcome(model, problem, found, tested, ctx)
-
-
-def _outcome(model, problem, found, tested, ctx) -> Outcome:
-    if found:
-        theta = torch.cat([t[0] for t in found])
-        acc = torch.cat([t[1] for t in found])
-        loss = torch.cat([t[2] for t in found])
-        test = test_accuracy(model, theta, problem.x_test, problem.y_test)
-    else:
-        theta, acc, loss, test = None, torch.empty(0), torch.empty(0), torch.empty(0)
-    return Outcome(
-        test_acc=test.tolist(),
-        train_acc=acc.tolist(),
-        train_loss=loss.tolist(),
-        counters={"tested": tested, "accepted": len(test)},
-        params=theta.cpu() if ctx.keep_params and theta is not None else None,
-    )
+        result = search(
+            ParameterStream(model.num_params, self.radius, ctx.seed, ctx.device, self.generator),
+            make_judge(self.engine, model, x, y, ctx.loss_bin),
+            target=self.target,
+            max_guesses=self.max_guesses,
+            chunk=self.batch or default_chunk(self.engine, model.num_params),
+            workers=self.threads or default_workers(ctx.device),
+            progress=ctx.progress,
+        )
+        theta = result.theta
+        acc = loss = test = torch.empty(0)
+        if len(theta):
+            with torch.no_grad():
+                acc, loss = fit_and_loss(model, theta, x, y)
+                test = test_accuracy(model, theta, problem.x_test, problem.y_test)
+        return Outcome(
+            test_acc=test.tolist(),
+            train_acc=acc.tolist(),
+            train_loss=loss.tolist(),
+            counters={"tested": result.tested, "accepted": len(theta)},
+            params=theta.cpu() if ctx.keep_params and len(theta) else None,
+        )
 
 
 @hookimpl
@@ -69,7 +97,9 @@ def zoo_optimizers():
         PluginSpec(
             "guess_check",
             GuessAndCheck,
-            {"radius": 1.0, "target": 10, "max_guesses": 1_000_000, "batch": 1024},
+            {"radius": 1.0, "target": 10, "max_guesses": 1_000_000, "batch": 0, "engine": "fast", "threads": 0,
+             "generator": "auto"},
             "Guess & Check: uniform random guesses until one fits (volume only)",
+            choices={"engine": ENGINES, "generator": GENERATORS},
         )
     ]

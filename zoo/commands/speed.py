@@ -1,0 +1,88 @@
+"""``zoo speed``: Guess & Check throughput, reference engine and fast engine side by side.
+
+Both engines search the same parameter stream of LeNet guesses on the same
+two-class MNIST training set with the same acceptance rule (100% train
+accuracy and normalized loss in the bin). Measurements alternate between the
+engines, so both see the same load on a shared machine; each engine's best
+round counts, and the ratio is fast / reference.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+import torch
+from rich.table import Table
+
+from zoo.commands.common import stdout_console
+from zoo.data import set_data_root
+from zoo.errors import ZooError
+from zoo.guessing.throughput import Throughput
+from zoo.models.lenet import LeNet
+from zoo.tasks.mnist import MNIST
+
+# (column, engine, generator): the baseline draws with torch's generator, as the reference implementation does.
+SETUPS = (("reference", "reference", "torch"), ("fast, torch RNG", "fast", "torch"), ("fast", "fast", "auto"))
+
+
+def register(sub) -> None:
+    p = sub.add_parser("speed", help="guesses/s of the reference and the fast Guess & Check, side by side",
+                       description="Measure Guess & Check guesses per second of the reference engine (every guess on "
+                                   "all n samples) and the fast engine (early rejection) in one run, and their ratio.")
+    p.add_argument("--n", type=int, nargs="+", default=[2, 16], help="training-set sizes (default: 2 16)")
+    p.add_argument("--width", type=float, default=0.5, help="LeNet width (default 0.5)")
+    p.add_argument("--bin", type=float, nargs=2, default=(0.30, 0.35), metavar=("LO", "HI"),
+                   help="loss bin (LO, HI] of the acceptance rule (default 0.30 0.35)")
+    p.add_argument("--seconds", type=float, default=3.0, help="length of one measurement (default 3)")
+    p.add_argument("--rounds", type=int, default=3, help="measurements per engine, alternating; the best counts (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="data seed and parameter-stream seed (default 0)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--data-root", help="folder with offline MNIST (default: ZOO_DATA_ROOT, else the embedded subset)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(handler=main)
+
+
+def measure(n: int, args) -> dict:
+    problem = MNIST().sample(n, args.seed)
+    model = LeNet(problem.input_shape, problem.num_classes, width=args.width)
+    engines = {name: Throughput(engine, model, problem, tuple(args.bin), args.seed, args.device, generator)
+               for name, engine, generator in SETUPS}
+    guesses = {name: max(1, int(engine.warm_up() * args.seconds)) for name, engine in engines.items()}
+    rates = {name: [] for name in engines}
+    for _ in range(args.rounds):
+        for name, engine in engines.items():
+            rates[name].append(engine.run(guesses[name]))
+    best = {name: max(values) for name, values in rates.items()}
+    return {"n": n, "rounds": rates, "best": best, "median": {k: statistics.median(v) for k, v in rates.items()},
+            "ratio": best["fast"] / best["reference"], "ratio_torch_rng": best["fast, torch RNG"] / best["reference"]}
+
+
+def main(args) -> int:
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise ZooError("--device cuda: no CUDA device is available here; use --device cpu")
+    if min(args.n) < 2 or args.seconds <= 0 or args.rounds < 1 or not args.bin[0] < args.bin[1]:
+        raise ZooError("zoo speed needs every --n >= 2 (two classes), --seconds > 0, --rounds >= 1 and --bin LO < HI")
+    if args.data_root:
+        set_data_root(args.data_root)
+    results = [measure(n, args) for n in args.n]
+    if args.format == "json":
+        print(json.dumps({"width": args.width, "bin": list(args.bin), "device": args.device,
+                          "threads": torch.get_num_threads(), "results": results}, indent=2))
+        return 0
+    table = Table(title=f"Guess & Check guesses/s: LeNet width {args.width}, two-class MNIST, U[-1,1], "
+                        f"bin ({args.bin[0]}, {args.bin[1]}], {args.device}, {torch.get_num_threads()} threads",
+                  title_justify="left")
+    names = [name for name, _, _ in SETUPS]
+    for column in ["n", *names, "fast / reference", "(torch RNG)"]:
+        table.add_column(column, justify="right")
+    for r in results:
+        table.add_row(str(r["n"]), *(f"{r['best'][name]:,.0f}" for name in names), f"{r['ratio']:.1f}x",
+                      f"{r['ratio_torch_rng']:.1f}x")
+    console = stdout_console()
+    console.print(table)
+    console.print("best of each engine's rounds; every round, guesses/s:")
+    for r in results:
+        for name in names:
+            console.print(f"  n={r['n']:<3} {name:16} " + " ".join(f"{v:,.0f}" for v in r["rounds"][name]))
+    return 0

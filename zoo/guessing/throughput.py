@@ -1,0 +1,38 @@
+"""Guesses per second of a Guess & Check engine, as ``zoo speed`` and asv measure it.
+
+A measurement runs the real search loop (drawing, judging, bookkeeping) over a
+fixed number of guesses with a target it cannot reach, after a warm-up that
+lets oneDNN compile its kernels for the shapes in use.
+"""
+
+from __future__ import annotations
+
+import time
+
+from zoo.guessing.search import search
+from zoo.guessing.stream import ParameterStream
+from zoo.optimizers.guess_check import default_chunk, default_workers, make_judge
+
+
+class Throughput:
+    """One engine on one problem: ``rate(guesses)`` runs the search and returns guesses per second."""
+
+    def __init__(self, engine: str, model, problem, loss_bin=None, seed: int = 0, device="cpu", generator: str = "auto",
+                 chunk: int = 0, workers: int = 0):
+        problem = problem.to(device)
+        self.judge = make_judge(engine, model, problem.x_train, problem.y_train, loss_bin)
+        self.stream = ParameterStream(model.num_params, 1.0, seed, device, generator)
+        self.chunk = chunk or default_chunk(engine, model.num_params)
+        self.workers = workers or default_workers(device)
+
+    def run(self, guesses: int) -> float:
+        began = time.perf_counter()
+        search(self.stream, self.judge, target=guesses + 1, max_guesses=guesses, chunk=self.chunk, workers=self.workers)
+        return guesses / (time.perf_counter() - began)
+
+    def warm_up(self, seconds: float = 0.5) -> float:
+        """Run a few chunks until ``seconds`` have passed; returns the last rate, a first estimate."""
+        began, rate = time.perf_counter(), 0.0
+        while time.perf_counter() - began < seconds:
+            rate = self.run(2 * self.workers * self.chunk)
+        return rate
