@@ -18,8 +18,6 @@ COMMANDS = (
     "zoo.commands.bench",
     "zoo.commands.list",
     "zoo.commands.report",
-    "zoo.commands.plot",
-    "zoo.commands.pretrain",
     "zoo.commands.speed",
 )
 
