@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 LAYOUTS = {
     "bins": "zoo.reports.bins",
+    "episodes": "zoo.reports.episodes",
     "volume": "zoo.reports.volume",
     "side_by_side": "zoo.reports.side_by_side",
 }
