@@ -1,0 +1,184 @@
+"""Plugins as users install them: a real pip install, the real command line.
+
+The guide's example distribution (plugins/zoo-example) and a deliberately
+broken one are installed with pip into a temporary folder; fresh ``zoo``
+processes with that folder on their path find them through their entry
+points, exactly as after ``pip install``. Nothing is registered by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import REPO, run_zoo
+
+EXAMPLE = REPO / "plugins" / "zoo-example"
+GUIDE = REPO / "docs" / "plugins.md"
+
+BROKEN = {
+    "pyproject.toml": """
+        [build-system]
+        requires = ["setuptools>=64"]
+        build-backend = "setuptools.build_meta"
+        [project]
+        name = "zoo-broken"
+        version = "0.3.0"
+        [project.entry-points.zoo]
+        broken_import = "zoo_broken.needs_missing"
+        explodes = "zoo_broken.explodes"
+        [tool.setuptools]
+        packages = ["zoo_broken"]
+    """,
+    "zoo_broken/__init__.py": "",
+    "zoo_broken/needs_missing.py": "import a_dependency_nobody_installed  # noqa: F401\n",
+    "zoo_broken/explodes.py": """
+        from zoo.hookspecs import hookimpl
+        from zoo.registry import PluginSpec
+
+        class Explodes:
+            def run(self, problem, model, ctx):
+                raise RuntimeError("lost the plot")
+
+        @hookimpl
+        def zoo_optimizers():
+            return [PluginSpec("explodes", Explodes, {}, "raises in every cell")]
+    """,
+}
+
+KINK = """
+[suite]
+store = "s.sqlite"
+device = "cpu"
+[[bench]]
+name = "kink"
+task = { name = "kink" }
+model = { name = "mlp", hidden = 6 }
+optimizers = [ { name = "guess_check", label = "G&C", target = 3, max_guesses = 100000 }, OTHER ]
+matrix = { n = [4], bins = [0.5, 0.6], seeds = [0, 1] }
+"""
+
+
+def pip_install(project: Path, target: Path) -> None:
+    """Build and install a distribution into ``target`` offline, from a copy of its source."""
+    pytest.importorskip("setuptools", reason="the offline plugin install builds with the installed setuptools")
+    source = target.parent / f"source-{project.name}"
+    shutil.copytree(project, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
+         "--target", str(target), str(source)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """A folder holding zoo-example and zoo-broken, installed by pip."""
+    root = tmp_path_factory.mktemp("plugins")
+    broken = root / "zoo-broken"
+    for name, text in BROKEN.items():
+        (broken / name).parent.mkdir(parents=True, exist_ok=True)
+        (broken / name).write_text(textwrap.dedent(text))
+    target = root / "site"
+    pip_install(EXAMPLE, target)
+    pip_install(broken, target)
+    return target
+
+
+def zoo(site: Path, *args, cwd=None):
+    # a wide terminal keeps rich from wrapping the messages the tests look for
+    return run_zoo(*args, cwd=cwd, env={"PYTHONPATH": str(site), "COLUMNS": "400"})
+
+
+def test_guide_shows_the_example_package_verbatim():
+    """Every code block marked with a file in docs/plugins.md is that file, byte for byte."""
+    blocks = re.findall(r"<!-- file: (\S+) -->\n```\w*\n(.*?)```", GUIDE.read_text(), re.S)
+    assert {path for path, _ in blocks} >= {
+        "plugins/zoo-example/zoo_example/optimizer.py",
+        "plugins/zoo-example/zoo_example/model.py",
+        "plugins/zoo-example/pyproject.toml",
+    }
+    for path, code in blocks:
+        assert code == (REPO / path).read_text(), f"docs/plugins.md shows an outdated {path}"
+
+
+def test_installed_plugins_are_listed_with_their_package(site):
+    out = zoo(site, "list", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    listed = {kind: {s["name"]: s for s in specs} for kind, specs in json.loads(out.stdout).items()}
+    assert listed["optimizer"]["hill_climb"]["origin"] == "zoo-example 0.1.0"
+    assert listed["optimizer"]["hill_climb"]["params"] == {"sigma": 0.1, "population": 64, "max_rounds": 1000}
+    assert listed["model"]["torch_lenet"]["origin"] == "zoo-example 0.1.0"
+    assert listed["model"]["torch_lenet"]["params"] == {"width": 1.0}
+    assert listed["optimizer"]["explodes"]["origin"] == "zoo-broken 0.3.0"
+    assert listed["optimizer"]["guess_check"]["origin"] == "built-in"
+
+
+def test_package_that_fails_to_import_is_named_and_skipped(site):
+    out = zoo(site, "list", "optimizer")
+    assert out.returncode == 0, out.stderr
+    assert ("plugin zoo-broken 0.3.0: failed to import zoo_broken.needs_missing: ModuleNotFoundError"
+            in out.stdout + out.stderr)
+    assert "hill_climb" in out.stdout and "guess_check" in out.stdout
+
+
+def test_example_optimizer_and_model_run_end_to_end(site, tmp_path):
+    manifest = tmp_path / "m.toml"
+    manifest.write_text(KINK.replace("OTHER", '{ name = "hill_climb", label = "hill", sigma = 0.3 }') + """
+[[bench]]
+name = "lenet-as-module"
+task = { name = "mnist", classes = "pair", source = "embedded" }
+model = { name = "torch_lenet", width = 0.5 }
+optimizers = [ { name = "guess_check", label = "G&C", target = 3, max_guesses = 20000 } ]
+matrix = { n = [2], seeds = [0] }
+""")
+    out = zoo(site, "bench", manifest, "--format", "json")
+    assert out.returncode == 0, out.stderr
+    tables = {t["title"]: t for t in json.loads(out.stdout)}
+    hill = next(t for title, t in tables.items() if title.startswith("kink: hill test accuracy"))
+    counts = [stat["count"] for row in hill["rows"] for stat in row[1:]]
+    assert sum(counts) >= 1  # at most one model per cell
+    lenet = next(t for title, t in tables.items() if title.startswith("lenet-as-module: G&C test accuracy"))
+    assert "torch_lenet" in next(title for title in tables if title.startswith("lenet-as-module"))
+    assert lenet["rows"][0][1]["count"] == 3
+
+
+def test_cell_that_raises_names_the_package_and_the_run_goes_on(site, tmp_path):
+    manifest = tmp_path / "m.toml"
+    manifest.write_text(KINK.replace("OTHER", '{ name = "explodes" }'))
+    out = zoo(site, "bench", manifest, "--format", "json")
+    assert out.returncode == 1  # some cells failed
+    assert "Traceback" not in out.stderr
+    assert out.stderr.count("RuntimeError: lost the plot (optimizer 'explodes' from zoo-broken 0.3.0)") == 2
+    assert "2 cells run, 0 already in" in out.stderr and "2 failed" in out.stderr
+    gc = next(t for t in json.loads(out.stdout) if t["title"].startswith("kink: G&C test accuracy"))
+    assert gc["rows"][0][1]["count"] == 6  # 3 models x 2 seeds, all G&C cells finished
+
+
+def test_module_lenet_is_the_builtin_lenet(site, monkeypatch):
+    """Through the installed entry point, torch_lenet gives lenet's logits and normalized loss on the same theta."""
+    monkeypatch.syspath_prepend(str(site))
+    from zoo.evaluate import fit_and_loss
+    from zoo.registry import Registry, plugin_manager
+
+    registry = Registry(plugin_manager())
+    assert registry.get("model", "torch_lenet").origin == "zoo-example 0.1.0"
+    lenet = registry.get("model", "lenet").build(input_shape=(1, 28, 28), num_classes=2, width=0.5)
+    module = registry.get("model", "torch_lenet").build(input_shape=(1, 28, 28), num_classes=2, width=0.5)
+    assert [b.shape for b in module.blocks] == [b.shape for b in lenet.blocks]
+    gen = torch.Generator().manual_seed(0)
+    theta, x = lenet.init_uniform(64, 1.0, gen), torch.randn(5, 1, 28, 28, generator=gen)
+    y = torch.tensor([0, 1, 1, 0, 1])
+    torch.testing.assert_close(module.forward(theta, x), lenet.forward(theta, x), rtol=1e-4, atol=1e-4)
+    (acc_m, loss_m), (acc_l, loss_l) = fit_and_loss(module, theta, x, y), fit_and_loss(lenet, theta, x, y)
+    assert torch.equal(acc_m, acc_l)
+    torch.testing.assert_close(loss_m, loss_l, rtol=1e-4, atol=1e-5)
