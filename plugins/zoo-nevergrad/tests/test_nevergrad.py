@@ -7,11 +7,14 @@ plugins/zoo-nevergrad`` first).
 
 from __future__ import annotations
 
+import re
 from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 import torch
 
+from zoo import manifest
 from zoo.evaluate import fit_and_loss
 from zoo.optimizer import Context
 from zoo.registry import Registry, plugin_manager
@@ -52,7 +55,7 @@ def test_reports_only_accepted_models_and_counts_its_work(registry, kink, name):
     out = run(registry, name, problem, model, target=2, budget=3000)
     assert out.counters["tested"] == 2
     assert out.counters["accepted"] == len(out.test_acc) >= 1
-    assert out.counters["evaluations"] <= 2 * 3000
+    assert out.counters["forward_evals"] <= 2 * 3000
     assert all(a == 1.0 for a in out.train_acc)
     assert all(0.0 <= a <= 1.0 for a in out.test_acc)
     # the reported rows are real models: re-evaluating them gives the reported fit and loss
@@ -81,7 +84,7 @@ def test_budget_is_counted_in_evaluations_and_one_pass_per_ask_batch(registry, k
     counted = Counting(problem.input_shape, 2, hidden=8)
     # a bin no model of this size can reach: every search spends its whole budget
     out = run(registry, "ng_cma", problem, counted, loss_bin=(0.0, 0.01), target=2, budget=100, population=32)
-    assert out.counters == {"evaluations": 200, "tested": 2, "accepted": 0}
+    assert out.counters == {"forward_evals": 200, "tested": 2, "accepted": 0}
     assert out.test_acc == [] and out.params is None
     assert passes == [32, 32, 32, 4] * 2  # each ask-batch is one population forward pass, the last one cut to the budget
 
@@ -105,3 +108,13 @@ def test_any_nevergrad_algorithm_by_name_on_mnist(registry):
 def test_unknown_algorithm_is_named_with_a_suggestion(registry):
     with pytest.raises(ValueError, match=r"no optimizer 'OnePlusOn'.*did you mean 'OnePlusOne'"):
         registry.get("optimizer", "ng").build(algorithm="OnePlusOn")
+
+
+def test_readme_shows_the_comparison_manifest_and_it_is_valid(registry):
+    here = Path(__file__).resolve().parents[1]
+    blocks = re.findall(r"<!-- file: (\S+) -->\n```\w*\n(.*?)```", (here / "README.md").read_text(), re.S)
+    assert blocks == [("compare.toml", (here / "compare.toml").read_text())]
+    loaded = manifest.load(here / "compare.toml", registry)  # names, parameters and task/model fit all checked
+    labels = {cell.label for cell in loaded.cells}
+    assert {"G&C", "PS", "SGD", "CMA-ES", "(1+1)-ES", "DE", "random search"} == labels
+    assert len(loaded.cells) == 7 * 2 * 2

@@ -7,10 +7,11 @@ from zoo_nevergrad.search import NevergradSearch
 COMMON = {"budget": 2000, "population": 32, "radius": 1.0, "target": 10}
 
 NAMED = (
-    ("ng_cma", "DiagonalCMA", "CMA-ES with a diagonal covariance (sep-CMA), the variant that scales to LeNet sizes"),
-    ("ng_fullcma", "CMA", "CMA-ES with a full covariance: P x P memory, for models up to a few thousand parameters"),
-    ("ng_oneplusone", "OnePlusOne", "(1+1)-ES with the one-fifth success rule, a population of mutations per round"),
-    ("ng_de", "TwoPointsDE", "differential evolution with two-point crossover (plain DE crosses over coordinate by coordinate in Python: 20x slower at LeNet sizes)"),
+    ("ng_cma", "DiagonalCMA", "sep-CMA-ES (diagonal covariance), scales to LeNet sizes"),
+    ("ng_fullcma", "CMA", "CMA-ES with a full P x P covariance, for small models"),
+    ("ng_oneplusone", "OnePlusOne", "(1+1)-ES, one-fifth rule, a population of mutations per round"),
+    # plain "DE" crosses over coordinate by coordinate in Python: 20x slower per candidate at LeNet sizes
+    ("ng_de", "TwoPointsDE", "differential evolution, two-point crossover"),
     ("ng_random", "RandomSearch", "uniform random search in the box: Guess & Check through nevergrad"),
 )
 
