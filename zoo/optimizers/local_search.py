@@ -55,7 +55,7 @@ class Moves:
 
 
 class LocalSearch:
-    """Shared settings and loop; subclasses build their :class:`Moves` and name their reference budget.
+    """Shared settings and loop; subclasses build their :class:`Moves` and set the reference budget.
 
     ``population`` is the number of candidates per round; 0 takes the
     reference's rule, ``budget // n - 1`` (the reference evaluates
