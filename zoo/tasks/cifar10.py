@@ -34,7 +34,7 @@ from zoo.data import cached_arrays, data_root
 from zoo.errors import ZooError
 from zoo.hookspecs import hookimpl
 from zoo.registry import PluginSpec
-from zoo.task import Problem, Task, balanced_indices, relabel
+from zoo.task import LabelledImages
 
 SOURCES = ("auto", "folder", "torchvision")
 TARBALL = "cifar10-jpeg.tar.gz"
@@ -182,38 +182,24 @@ def to_tensor(images: np.ndarray, mean: np.ndarray, std: np.ndarray) -> torch.Te
     return (x - torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)) / torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
 
 
-class CIFAR10(Task):
-    """``classes``: ``"pair"`` (two classes drawn from the data seed), ``"all"``, or a list of class indices 0-9."""
+class CIFAR10(LabelledImages):
+    """Colour images, 3x32x32, normalized with the training set's channel statistics."""
+
+    salt = 0xC1FA
 
     def __init__(self, classes="pair", source="auto", download=False):
         if source not in SOURCES:
             raise ValueError(f"source must be one of {list(SOURCES)}, got {source!r}")
-        if not (classes in ("pair", "all") or (isinstance(classes, list) and len(classes) >= 2 and set(classes) <= set(range(10)) and len(set(classes)) == len(classes))):
-            raise ValueError(f'classes must be "pair", "all" or a list of at least two distinct class indices 0-9, got {classes!r}')
-        self.classes, self.source, self.download = classes, source, download
-        self.num_classes = 2 if classes == "pair" else 10 if classes == "all" else len(classes)
+        super().__init__(classes)
+        self.source, self.download = source, download
         self.input_shape = (3, 32, 32)
 
-    def sample(self, n: int, seed: int) -> Problem:
-        arrays = load_arrays(data_root(), self.source, self.download)
-        rng = np.random.default_rng([seed, 0xC1FA])
-        if self.classes == "pair":
-            classes = tuple(int(c) for c in np.sort(rng.choice(10, size=2, replace=False)))
-        elif self.classes == "all":
-            classes = tuple(range(10))
-        else:
-            classes = tuple(self.classes)
-        train = balanced_indices(arrays["y_train"], classes, n, rng)
-        test = np.flatnonzero(np.isin(arrays["y_test"], classes))
-        stats = arrays["mean"], arrays["std"]
-        return Problem(
-            x_train=to_tensor(arrays["x_train"][train], *stats),
-            y_train=torch.from_numpy(relabel(arrays["y_train"][train], classes)),
-            x_test=to_tensor(arrays["x_test"][test], *stats),
-            y_test=torch.from_numpy(relabel(arrays["y_test"][test], classes)),
-            num_classes=len(classes),
-            classes=classes,
-        )
+    def arrays(self):
+        return load_arrays(data_root(), self.source, self.download)
+
+    def to_tensor(self, images):
+        arrays = self.arrays()
+        return to_tensor(images, arrays["mean"], arrays["std"])
 
 
 @hookimpl

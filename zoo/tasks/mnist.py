@@ -26,7 +26,7 @@ import torch
 from zoo.data import cached_arrays, data_root, find_file, read_idx
 from zoo.hookspecs import hookimpl
 from zoo.registry import PluginSpec
-from zoo.task import Problem, Task, balanced_indices, relabel
+from zoo.task import LabelledImages
 
 MEAN, STD = 0.1307, 0.3081
 SOURCES = ("auto", "folder", "torchvision", "embedded")
@@ -111,37 +111,23 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
     return ((torch.from_numpy(np.ascontiguousarray(images)).float() / 255.0 - MEAN) / STD).unsqueeze(1)
 
 
-class MNIST(Task):
-    """``classes``: ``"pair"`` (two classes drawn from the data seed), ``"all"``, or a list of digits."""
+class MNIST(LabelledImages):
+    """Handwritten digits, 1x28x28, normalized with the usual MNIST mean and std."""
+
+    salt = 0x4D4E
 
     def __init__(self, classes="pair", source="auto", download=False):
         if source not in SOURCES:
             raise ValueError(f"source must be one of {list(SOURCES)}, got {source!r}")
-        if not (classes in ("pair", "all") or (isinstance(classes, list) and len(classes) >= 2 and set(classes) <= set(range(10)) and len(set(classes)) == len(classes))):
-            raise ValueError(f'classes must be "pair", "all" or a list of at least two distinct digits 0-9, got {classes!r}')
-        self.classes, self.source, self.download = classes, source, download
-        self.num_classes = 2 if classes == "pair" else 10 if classes == "all" else len(classes)
+        super().__init__(classes)
+        self.source, self.download = source, download
         self.input_shape = (1, 28, 28)
 
-    def sample(self, n: int, seed: int) -> Problem:
-        arrays, _ = load_arrays(self.source, self.download)
-        rng = np.random.default_rng([seed, 0x4D4E])
-        if self.classes == "pair":
-            classes = tuple(int(c) for c in np.sort(rng.choice(10, size=2, replace=False)))
-        elif self.classes == "all":
-            classes = tuple(range(10))
-        else:
-            classes = tuple(self.classes)
-        train = balanced_indices(arrays["y_train"], classes, n, rng)
-        test = np.flatnonzero(np.isin(arrays["y_test"], classes))
-        return Problem(
-            x_train=to_tensor(arrays["x_train"][train]),
-            y_train=torch.from_numpy(relabel(arrays["y_train"][train], classes)),
-            x_test=to_tensor(arrays["x_test"][test]),
-            y_test=torch.from_numpy(relabel(arrays["y_test"][test], classes)),
-            num_classes=len(classes),
-            classes=classes,
-        )
+    def arrays(self):
+        return load_arrays(self.source, self.download)[0]
+
+    def to_tensor(self, images):
+        return to_tensor(images)
 
 
 @hookimpl
