@@ -1,31 +1,26 @@
 """The fast judge: a guess is rejected at its first clear misclassification.
 
 Random weights misclassify about half of the samples, so the judge evaluates a
-chunk on one training sample, then the survivors on the next one, and so on;
-later stages take 2, 4, 8, ... samples at once, when few guesses are left and
-the cost of a call matters more than the work wasted on doomed guesses.
-Samples are taken class by class in turn, because a random network tends to
-give every input the same class: after one sample of each class about 9% of
-LeNet guesses are left. The loss of the survivors comes from the logits the
-stages already computed.
+chunk on the first two training samples, then the survivors on the next two,
+then 4, 8, ... at once: few guesses are left by then, and the cost of a call
+matters more than the work wasted on doomed guesses. Samples are taken class
+by class in turn, because a random network tends to give every input the same
+class: after one sample of each class about 9% of LeNet guesses are left.
+The survivors' loss comes from the logits the stages already computed.
 
-Exactness: the probe's logits may differ from the reference's in the last bits
-(:mod:`zoo.guessing.probes`). A guess is settled here only when its margin
-(true logit minus the best other) is farther from zero than ``TOLERANCE``
-times the probe's rounding scale, and its loss is as clearly inside or
-outside the loss bin. Every closer call goes to the reference judge, which
-decides it exactly as the baseline does; so the accepted set equals the
-baseline's.
+It decides by :mod:`zoo.guessing.verdict`, like the reference judge, so the
+two accept the same guesses.
 """
 
 from __future__ import annotations
 
 import torch
 
-from zoo.evaluate import LossBin, normalized_loss
+from zoo.evaluate import LossBin
 from zoo.guessing.probes import probe_for
+from zoo.guessing.reference import reference_probe
+from zoo.guessing.verdict import Canonical, fit_verdict, settle
 
-TOLERANCE = 1e-4  # about 100 times the largest difference seen between probe and reference
 ROUND = 8  # survivors are padded to a multiple of this: few distinct shapes, so oneDNN compiles few kernels
 
 
@@ -50,19 +45,14 @@ def stages(n: int, first: int = 2) -> list[slice]:
 class EarlyRejectionJudge:
     """Accepts the same guesses as :class:`~zoo.guessing.reference.ReferenceJudge`, faster."""
 
-    def __init__(self, model, x: torch.Tensor, y: torch.Tensor, loss_bin: LossBin | None, reference):
+    def __init__(self, model, x: torch.Tensor, y: torch.Tensor, loss_bin: LossBin | None):
         order = class_interleaved(y)
-        self.model, self.loss_bin, self.reference = model, loss_bin, reference
-        self.y = y[order]
-        self.probe = probe_for(model, x[order])
+        x, self.y = x[order], y[order]
+        self.model, self.loss_bin = model, loss_bin
+        self.probe = probe_for(model, x)
+        self.canonical = Canonical(model, reference_probe, x, self.y, loss_bin)
         self.truth = torch.nn.functional.one_hot(self.y, model.num_classes).bool()
         self.stages = stages(len(y))
-
-    def margins(self, logits: torch.Tensor, samples: slice) -> torch.Tensor:
-        """True logit minus the best other one, ``[S, g]``."""
-        truth = self.truth[samples]
-        true = logits.masked_fill(~truth, float("-inf")).amax(-1)
-        return true - logits.masked_fill(truth, float("-inf")).amax(-1)
 
     def probe_alive(self, theta, alive, samples) -> tuple[torch.Tensor, torch.Tensor]:
         """The probe on the rows ``alive`` of ``theta`` (all of it when nothing was dropped yet)."""
@@ -83,30 +73,15 @@ class EarlyRejectionJudge:
         close = []
         for samples in self.stages:
             stage_logits, stage_rounding = self.probe_alive(theta, alive, samples)
-            margin, band = self.margins(stage_logits, samples), TOLERANCE * stage_rounding
-            wrong = (margin < -band).any(1)
-            near = (margin.abs() <= band).any(1) & ~wrong
+            right, near = fit_verdict(stage_logits, stage_rounding, self.truth[samples])
             close.append(alive[near])
-            keep = ~(wrong | near)
-            alive = alive[keep]
+            alive = alive[right]
             if binned:
-                logits[alive, samples] = stage_logits[keep]
-                rounding[alive] = torch.maximum(rounding[alive], stage_rounding[keep].amax(1))
+                logits[alive, samples] = stage_logits[right]
+                rounding[alive] = torch.maximum(rounding[alive], stage_rounding[right].amax(1))
             if not len(alive):
                 break
-        if binned and len(alive):
-            alive = self.settle_loss(theta, alive, logits[alive], rounding[alive], close)
-        close = torch.cat(close)
-        if len(close):
-            alive = torch.cat([alive, close[self.reference(theta[close])]])
-        return alive.sort().values
-
-    def settle_loss(self, theta, alive, logits, rounding, close) -> torch.Tensor:
-        """The survivors clearly inside the loss bin; those near an edge join ``close``."""
-        scale = self.model.norm_scale(theta[alive])
-        loss = normalized_loss(logits, scale, self.y)
-        band = TOLERANCE * (rounding / scale + loss.abs())
-        lo, hi = self.loss_bin
-        near = ((loss - lo).abs() <= band) | ((loss - hi).abs() <= band)
-        close.append(alive[near])
-        return alive[(loss - lo > band) & (hi - loss > band)]
+        if binned:
+            logits, rounding = logits[alive], rounding[alive]
+        return settle(self.model, theta, alive, logits if binned else None, rounding if binned else None,
+                      self.y, self.loss_bin, close, self.canonical)

@@ -5,13 +5,11 @@ training samples and whichever guesses are still alive::
 
     logits, scale = probe(theta[S, P], samples: slice)   # [S, g, C], [S, g]
 
-It computes the model's function with a different order of float operations
-than :mod:`zoo.guessing.reference`, so its logits may differ from the
-reference's in the last bits. ``scale`` bounds how far: it is the sum over
-classes of the absolute-value path through the last layer, |W| h + |b|; the
-observed difference stays below 1e-6 of it (see docs/speed.md), and the fast
-judge treats anything within :data:`zoo.guessing.early.TOLERANCE` of it as a
-close call for the reference judge to decide.
+It computes the model's function with its own order of float operations, so
+its logits may differ from the reference's in the last bits. ``scale`` bounds
+how far: it is the sum over classes of the absolute-value path through the
+last layer, |W| h + |b|; :mod:`zoo.guessing.verdict` calls anything within
+``TOLERANCE`` of it a close call.
 
 LeNet: the first layer's input is shared by every model, so its patches are
 unfolded once per problem, grouped by pooling window; one matrix product gives

@@ -1,15 +1,12 @@
 """The reference judge: every guess evaluated on all n training samples.
 
 This is the design of the reference implementation, kept plain on purpose: it
-is the baseline that ``zoo speed`` measures the fast judge against, and the
-arbiter that decides every close call of the fast judge. LeNet runs as one
-grouped convolution per layer across the population, its first layer over the
-input repeated once per model; the dense models run as one matrix product per
-layer (their own ``forward``). Acceptance is :func:`zoo.evaluate.accepted`.
-
-A model's logits here do not depend on which other models share the batch
-(checked by the tests on the CPU), which is what lets the fast judge hand a
-few guesses back to this judge and get the very decision the baseline made.
+is the baseline that ``zoo speed`` measures the fast judge against. LeNet
+runs as one grouped convolution per layer across the population, its first
+layer over the input repeated once per model; the dense models run as one
+matrix product per layer (the computation of their own ``forward``). It
+decides by :mod:`zoo.guessing.verdict`; a model without a known rounding
+scale (a third party's) is judged by :func:`zoo.evaluate.accepted` in float32.
 """
 
 from __future__ import annotations
@@ -18,35 +15,44 @@ import torch
 import torch.nn.functional as F
 
 from zoo.evaluate import LossBin, accepted, accuracy, normalized_loss
+from zoo.guessing.probes import has_probe, last_layer, probe_for
+from zoo.guessing.verdict import Canonical, fit_verdict, settle
 from zoo.models.layers import dense
 from zoo.models.lenet import LeNet
 
 
-def lenet_grouped_logits(model: LeNet, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """LeNet logits ``[M, N, C]`` with one grouped convolution per layer, input repeated per model."""
-    p = model.unflatten(theta)
-    m, n = theta.shape[0], x.shape[0]
-    channels, c1, c2, side = model.sizes
-    h = F.conv2d(x.repeat(1, m, 1, 1), p["conv1_w"].reshape(m * c1, channels, 5, 5), p["conv1_b"].reshape(m * c1), groups=m)
-    h = F.max_pool2d(torch.relu(h), 2)
-    h = F.conv2d(h, p["conv2_w"].reshape(m * c2, c1, 5, 5), p["conv2_b"].reshape(m * c2), groups=m)
-    h = F.max_pool2d(torch.relu(h), 2)
-    h = h.view(n, m, c2 * side * side).transpose(0, 1)
-    h = torch.relu(dense(h, p["fc1_w"], p["fc1_b"]))
-    h = torch.relu(dense(h, p["fc2_w"], p["fc2_b"]))
-    return dense(h, p["fc3_w"], p["fc3_b"])
+class GroupedLeNet:
+    """LeNet logits and rounding scale, one grouped convolution per layer, input repeated per model."""
+
+    def __init__(self, model: LeNet, x: torch.Tensor):
+        self.model, self.x = model, x
+
+    def __call__(self, theta: torch.Tensor, samples: slice) -> tuple[torch.Tensor, torch.Tensor]:
+        p = self.model.unflatten(theta)
+        x = self.x[samples]
+        m, n = theta.shape[0], x.shape[0]
+        channels, c1, c2, side = self.model.sizes
+        h = F.conv2d(x.repeat(1, m, 1, 1), p["conv1_w"].reshape(m * c1, channels, 5, 5), p["conv1_b"].reshape(m * c1), groups=m)
+        h = F.max_pool2d(torch.relu(h), 2)
+        h = F.conv2d(h, p["conv2_w"].reshape(m * c2, c1, 5, 5), p["conv2_b"].reshape(m * c2), groups=m)
+        h = F.max_pool2d(torch.relu(h), 2)
+        h = h.view(n, m, c2 * side * side).transpose(0, 1)
+        h = torch.relu(dense(h, p["fc1_w"], p["fc1_b"]))
+        h = torch.relu(dense(h, p["fc2_w"], p["fc2_b"]))
+        return last_layer(h, p["fc3_w"], p["fc3_b"])
 
 
-def reference_logits(model, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Logits of every guess on every sample, the reference way."""
+def reference_probe(model, x: torch.Tensor):
+    """The reference computation of logits and rounding scale, or None for a model it does not know."""
     if type(model) is LeNet:  # a subclass may compute something else
-        return lenet_grouped_logits(model, theta, x)
-    return model.forward(theta, x)
+        return GroupedLeNet(model, x)
+    return probe_for(model, x) if has_probe(model) else None
 
 
 def fit_and_loss(model, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Train accuracy and normalized train loss of every guess, the reference way."""
-    logits = reference_logits(model, theta, x)
+    probe = reference_probe(model, x)
+    logits = probe(theta, slice(None))[0] if probe else model.forward(theta, x)
     return accuracy(logits, y), normalized_loss(logits, model.norm_scale(theta), y)
 
 
@@ -55,8 +61,18 @@ class ReferenceJudge:
 
     def __init__(self, model, x: torch.Tensor, y: torch.Tensor, loss_bin: LossBin | None):
         self.model, self.x, self.y, self.loss_bin = model, x, y, loss_bin
+        self.probe = reference_probe(model, x)
+        if self.probe:
+            self.truth = F.one_hot(y, model.num_classes).bool()
+            self.canonical = Canonical(model, reference_probe, x, y, loss_bin)
 
     def __call__(self, theta: torch.Tensor) -> torch.Tensor:
         """Row indices (ascending) of the accepted guesses in ``theta``."""
-        acc, loss = fit_and_loss(self.model, theta, self.x, self.y)
-        return accepted(acc, loss, self.loss_bin).nonzero().flatten()
+        if not self.probe:
+            acc, loss = fit_and_loss(self.model, theta, self.x, self.y)
+            return accepted(acc, loss, self.loss_bin).nonzero().flatten()
+        logits, rounding = self.probe(theta, slice(None))
+        right, close = fit_verdict(logits, rounding, self.truth)
+        rows = torch.arange(len(theta), device=theta.device)
+        return settle(self.model, theta, rows[right], logits[right], rounding[right].amax(1), self.y, self.loss_bin,
+                      [rows[close]], self.canonical)

@@ -38,10 +38,9 @@ FAST_CHUNK_FLOATS = 1 << 22  # parameters per chunk of the fast engine (16 MiB);
 
 
 def make_judge(engine: str, model, x: torch.Tensor, y: torch.Tensor, loss_bin):
-    reference = ReferenceJudge(model, x, y, loss_bin)
     if engine == "reference" or not has_probe(model):
-        return reference
-    return EarlyRejectionJudge(model, x, y, loss_bin, reference)
+        return ReferenceJudge(model, x, y, loss_bin)
+    return EarlyRejectionJudge(model, x, y, loss_bin)
 
 
 def default_chunk(engine: str, num_params: int) -> int:
