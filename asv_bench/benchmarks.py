@@ -1,0 +1,75 @@
+"""Guess & Check throughput and the SGD population step, tracked across commits.
+
+MNIST comes from the data root (``ZOO_DATA_ROOT``) when it holds MNIST, else
+from the subset embedded in the package, so the benchmarks run offline.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from zoo.guessing.throughput import Throughput
+from zoo.models.lenet import LeNet
+from zoo.models.mlp import MLP
+from zoo.optimizer import Context
+from zoo.optimizers.gradient import GradientBaseline
+from zoo.tasks.mnist import MNIST
+from zoo.tasks.toys import Toy2D, sample_kink
+
+SECONDS = 1.0  # length of one throughput measurement
+GENERATOR = {"reference": "torch", "fast": "auto"}  # the baseline draws as the reference implementation does
+
+
+class _Rate:
+    """Shared by the throughput benchmarks: a warm engine and a guess count worth ``SECONDS``."""
+
+    def start(self, engine: str, model, problem, loss_bin) -> None:
+        self.throughput = Throughput(engine, model, problem, loss_bin, generator=GENERATOR[engine])
+        self.guesses = max(1, int(self.throughput.warm_up(0.2) * SECONDS))
+
+    def track_guesses_per_second(self, *params) -> float:
+        return self.throughput.run(self.guesses)
+
+    track_guesses_per_second.unit = "guesses/s"
+
+
+class GuessCheckLeNet(_Rate):
+    """LeNet width 0.5 on two-class MNIST, U[-1, 1], loss bin (0.30, 0.35] (Table 2)."""
+
+    params = ([2, 16], ["reference", "fast"])
+    param_names = ["n", "engine"]
+    timeout = 300
+
+    def setup(self, n, engine):
+        problem = MNIST().sample(n, 0)
+        self.start(engine, LeNet(problem.input_shape, 2, width=0.5), problem, (0.30, 0.35))
+
+
+class GuessCheckKink(_Rate):
+    """A 20-unit MLP on 16 points of the 2-D kink data (Figure 2), accuracy only."""
+
+    params = (["reference", "fast"],)
+    param_names = ["engine"]
+    timeout = 300
+
+    def setup(self, engine):
+        problem = Toy2D(sample_kink, 0.25).sample(16, 0)
+        self.start(engine, MLP(problem.input_shape, 2, hidden=20), problem, None)
+
+
+class SGDPopulationStep:
+    """One full-batch SGD step of 32 LeNet-0.5 models on 16 MNIST samples, with bin steering."""
+
+    timeout = 120
+
+    def setup(self):
+        self.problem = MNIST().sample(16, 0)
+        self.model = LeNet(self.problem.input_shape, 2, width=0.5)
+        self.sgd = GradientBaseline(lr=0.001, epochs=1, batch=16, population=32)
+        self.ctx = Context(seed=0, loss_bin=(0.30, 0.35))
+        self.gen = self.ctx.generator("init")
+        self.theta = self.model.init_uniform(32, 1.0, self.gen)
+        self.time_population_step()  # the first step compiles oneDNN kernels
+
+    def time_population_step(self):
+        self.sgd.train(self.theta, self.problem, self.model, self.ctx, self.gen, {"steps": 0})
