@@ -1,20 +1,16 @@
 """Poisoned SGD and poisoned Guess & Check, and the poisoning toy."""
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from zoo.data import set_data_root
 from zoo.metrics import cell_metrics, clopper_pearson
 from zoo.optimizer import Context
 from zoo.optimizers.poisoned import poisoned_problem, wrong_labels
 from zoo.registry import default_registry
 from zoo.task import Problem
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def build(kind, name, **params):
@@ -39,13 +35,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-@pytest.fixture
-def mnist_root():
-    set_data_root(DATA)
-    yield
-    set_data_root(None)
 
 
 def test_wrong_labels_move_every_class():

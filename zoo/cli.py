@@ -18,6 +18,7 @@ COMMANDS = (
     "zoo.commands.bench",
     "zoo.commands.list",
     "zoo.commands.report",
+    "zoo.commands.plot",
     "zoo.commands.pretrain",
     "zoo.commands.speed",
 )

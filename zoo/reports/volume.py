@@ -21,7 +21,7 @@ import statistics
 
 from zoo.metrics import clopper_pearson
 from zoo.reports import Stat, Table
-from zoo.reports.bins import axes_text, bin_name, group
+from zoo.reports.bins import bin_name, group
 
 VOLUME_OPTIMIZERS = ("guess_check", "poisoned_guess_check")
 POISONED = "poisoned_"
@@ -77,46 +77,47 @@ def _good_label(records: list[dict], optimizer: str) -> str | None:
     return next((r["label"] for r in records if r["optimizer"] == plain), None)
 
 
+def _row_key(record: dict) -> tuple:
+    """Extra axis values, n and loss bin: what a row of both tables stands for."""
+    return tuple(v for _, v in sorted(record["axes"].items())), record["n"], tuple(record["bin"]) if record["bin"] else None
+
+
 def tables(records: list[dict]) -> list[Table]:
-    out = []
     bench, first = records[0]["bench"], records[0]
-    for axes, by_axes in group(records, lambda r: tuple(sorted(r["axes"].items()))).items():
-        where = f"{first['task']}, {first['model']}{axes_text(axes)}"
-        cells = group(by_axes, lambda r: (r["n"], tuple(r["bin"]) if r["bin"] else None, r["label"]))
-        labels = list(dict.fromkeys(r["label"] for r in by_axes))
-        optimizer_of = {r["label"]: r["optimizer"] for r in by_axes}
-        keys = sorted({(n, b) for n, b, _ in cells}, key=lambda k: (k[0], k[1] is not None, k[1]))
-        binned = any(b is not None for _, b in keys)
-        lead = ["n", "bin"] if binned else ["n"]
-        head = lambda n, b: [n, bin_name(b)] if binned else [n]  # noqa: E731
+    axis_names = sorted({a for r in records for a in r["axes"]})
+    cells = group(records, lambda r: (_row_key(r), r["label"]))
+    labels = list(dict.fromkeys(r["label"] for r in records))
+    optimizer_of = {r["label"]: r["optimizer"] for r in records}
+    keys = sorted({key for key, _ in cells}, key=lambda k: (k[0], k[1], k[2] is not None, k[2]))
+    binned = any(b is not None for _, _, b in keys)
+    lead = axis_names + ["n"] + (["bin"] if binned else [])
+    head = lambda key: list(key[0]) + [key[1]] + ([bin_name(key[2])] if binned else [])  # noqa: E731
+    where = f"{first['task']}, {first['model']}"
 
-        accuracy = [head(n, b) + [Stat.of(v for r in cells.get((n, b, label), []) for v in r["metrics"]["test_acc_values"])
-                                  for label in labels] for n, b in keys]
-        out.append(Table(f"{bench}: test accuracy % ({where})", lead + labels, accuracy,
-                         "mean ± std over reported models (count), all seeds pooled"))
-
-        rows = []
-        for n, b in keys:
-            for label in labels:
-                rs = cells.get((n, b, label))
-                if not rs:
-                    continue
-                counts = pooled_counts(rs)
-                volume, interval, ratio = "–", "–", "–"
-                if optimizer_of[label] in VOLUME_OPTIMIZERS and counts[1]:
-                    volume, interval = volume_text(*counts)
-                    good = _good_label(by_axes, optimizer_of[label])
-                    if good and cells.get((n, b, good)):
-                        ratio = ratio_text(pooled_counts(cells[(n, b, good)]), counts)
-                rows.append(head(n, b) + [label, f"{counts[0]:,} / {counts[1]:,}", volume, interval, ratio,
-                                          _train_accuracy(rs), _wall(rs)])
-        out.append(Table(
-            f"{bench}: volume and cost ({where})",
-            lead + ["optimizer", "accepted / tested", "log10 volume", "95% CI (log10)", "log10 good/poisoned",
-                    "train acc %", "wall s"],
-            rows,
-            "volume: accepted share of uniform guesses (Guess & Check rows), seeds pooled; "
-            "train acc: clean training set, mean over reported models; wall s: summed over seeds",
-        ))
-    return out
-
+    accuracy = [head(key) + [Stat.of(v for r in cells.get((key, label), []) for v in r["metrics"]["test_acc_values"])
+                             for label in labels] for key in keys]
+    rows = []
+    for key in keys:
+        for label in labels:
+            rs = cells.get((key, label))
+            if not rs:
+                continue
+            counts = pooled_counts(rs)
+            volume, interval, ratio = "–", "–", "–"
+            if optimizer_of[label] in VOLUME_OPTIMIZERS and counts[1]:
+                volume, interval = volume_text(*counts)
+                good = _good_label(records, optimizer_of[label])
+                if good and cells.get((key, good)):
+                    ratio = ratio_text(pooled_counts(cells[(key, good)]), counts)
+            rows.append(head(key) + [label, f"{counts[0]:,} / {counts[1]:,}", volume, interval, ratio,
+                                     _train_accuracy(rs), _wall(rs)])
+    return [
+        Table(f"{bench}: test accuracy % ({where})", lead + labels, accuracy,
+              "mean ± std over reported models (count), all seeds pooled"),
+        Table(f"{bench}: volume and cost ({where})",
+              lead + ["optimizer", "accepted / tested", "log10 volume", "95% CI (log10)", "log10 good/poisoned",
+                      "train acc %", "wall s"],
+              rows,
+              "volume: accepted share of uniform guesses (Guess & Check rows), seeds pooled; "
+              "train acc: clean training set, mean over reported models; wall s: summed over seeds"),
+    ]

@@ -1,0 +1,99 @@
+"""Test accuracy and volume against training-set size, one line per optimizer.
+
+One panel per loss bin and extra matrix axis. When a bench has a single
+training-set size, the x axis shows its one varying numeric axis instead
+(say, the hidden width) or, failing that, lists its optimizers, so a bench
+that varies the optimizer (say, the number of poison points) still gets a
+figure.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+from zoo.plotting import panel_grid, pyplot, save
+from zoo.reports.bins import axes_text, bin_name, group
+from zoo.reports.volume import VOLUME_OPTIMIZERS, log10_volume, pooled_counts
+
+
+def _accuracy_point(records):
+    values = [v * 100 for r in records for v in r["metrics"]["test_acc_values"]]
+    if not values:
+        return None
+    std = statistics.pstdev(values) if len(values) > 1 else 0.0
+    return statistics.fmean(values), std, std, False
+
+
+def _volume_point(records):
+    accepted, tested = pooled_counts(records)
+    if not tested:
+        return None
+    rate, low, high = log10_volume(accepted, tested)
+    if rate is None:  # nothing accepted: draw the upper bound
+        return high, 0.0, 0.0, True
+    return rate, rate - low, high - rate, False
+
+
+def x_axis(records) -> tuple[str, callable]:
+    """What the x axis shows: n when it varies, else the one numeric axis that varies, else the optimizers."""
+    if len({r["n"] for r in records}) > 1:
+        return "training samples n", lambda r: r["n"]
+    varying = [a for a in sorted({a for r in records for a in r["axes"]})
+               if len({repr(r["axes"].get(a)) for r in records}) > 1
+               and all(isinstance(r["axes"].get(a), (int, float)) for r in records)]
+    if len(varying) == 1:
+        return varying[0], lambda r: r["axes"][varying[0]]
+    return f"optimizer (n = {records[0]['n']})", None
+
+
+def _figure(records, out_dir: Path, stem: str, ylabel: str, point) -> list[Path]:
+    if not records:
+        return []
+    plt = pyplot()
+    xlabel, x_of = x_axis(records)
+    on_x = xlabel if x_of and xlabel != "training samples n" else None
+    panel_key = lambda r: (tuple((a, v) for a, v in sorted(r["axes"].items()) if a != on_x),  # noqa: E731
+                           tuple(r["bin"]) if r["bin"] else None)
+    panels = group(records, panel_key)
+    fig, axes = panel_grid(plt, 1, len(panels), size=3.6)
+    for ax, ((axes_key, loss_bin), rs) in zip(axes[0], panels.items()):
+        by_label = group(rs, lambda r: r["label"])
+        for i, (label, lrs) in enumerate(by_label.items()):
+            by_x = group(lrs, x_of or (lambda r: i))
+            xs = sorted(by_x)
+            pts = [point(by_x[x]) for x in xs]
+            xs, pts = [x for x, p in zip(xs, pts) if p], [p for p in pts if p]
+            if not pts:
+                continue
+            line = ax.errorbar(xs, [p[0] for p in pts], yerr=[[p[1] for p in pts], [p[2] for p in pts]],
+                               marker="o", capsize=3, label=label)
+            bounds = [(x, p[0]) for x, p in zip(xs, pts) if p[3]]
+            if bounds:
+                ax.plot(*zip(*bounds), linestyle="none", marker="v", markersize=9, color=line[0].get_color())
+        if x_of is None:
+            ax.set_xticks(range(len(by_label)), list(by_label), rotation=30, ha="right")
+        elif on_x is None:
+            sizes = sorted({r["n"] for r in rs})
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(sizes, [str(n) for n in sizes])
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{bin_name(loss_bin) if loss_bin else ''}{axes_text(axes_key)}".strip(", "), fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="best")
+    first = records[0]
+    fig.suptitle(f"{first['bench']}: {first['task']}, {first['model']}", fontsize=10)
+    return save(fig, out_dir, f"{first['bench']}-{stem}")
+
+
+def accuracy(store, records: list[dict], out_dir: Path) -> list[Path]:
+    """Test accuracy (mean ± std over reported models, seeds pooled) against n."""
+    return _figure([r for r in records if r["metrics"]["test_acc_values"]], out_dir, "accuracy",
+                   "test accuracy % (mean ± std)", _accuracy_point)
+
+
+def volume(store, records: list[dict], out_dir: Path) -> list[Path]:
+    """log10 acceptance rate of Guess & Check cells with its 95% interval; ▼ marks an upper bound."""
+    return _figure([r for r in records if r["optimizer"] in VOLUME_OPTIMIZERS], out_dir, "volume",
+                   "log10 volume (95% CI; ▼ upper bound)", _volume_point)
