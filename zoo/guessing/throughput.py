@@ -17,7 +17,7 @@ from zoo.optimizers.guess_check import default_chunk, default_workers, make_judg
 class Throughput:
     """One engine on one problem: ``rate(guesses)`` runs the search and returns guesses per second."""
 
-    def __init__(self, engine: str, model, problem, loss_bin=None, seed: int = 0, device="cpu", generator: str = "auto",
+    def __init__(self, engine: str, model, problem, loss_bin=None, seed: int = 0, device="cpu", generator: str = "philox",
                  chunk: int = 0, workers: int = 0):
         problem = problem.to(device)
         self.judge = make_judge(engine, model, problem.x_train, problem.y_train, loss_bin)

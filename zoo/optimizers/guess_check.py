@@ -13,9 +13,10 @@ the result does not depend on ``batch``, ``threads`` or ``engine``:
   implementation's design (:mod:`zoo.guessing.reference`).
 
 ``generator`` picks the source of random bits (:mod:`zoo.guessing.stream`):
-``"auto"`` is PCG64 on the CPU and torch's generator on a GPU; ``"torch"``
-is torch's generator everywhere. Both give every parameter i.i.d. uniform on
-the same 24-bit grid; they are different, equally reproducible sequences.
+``"philox"`` (default) is counter-based Philox4x32-10, the same numbers on
+every device; ``"torch"`` is torch's own generator, as the reference
+implementation draws. Both give every parameter i.i.d. uniform on the same
+24-bit grid; they are different, equally reproducible sequences.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def default_workers(device) -> int:
 
 
 class GuessAndCheck:
-    def __init__(self, radius=1.0, target=10, max_guesses=1_000_000, batch=0, engine="fast", threads=0, generator="auto"):
+    def __init__(self, radius=1.0, target=10, max_guesses=1_000_000, batch=0, engine="fast", threads=0, generator="philox"):
         if radius <= 0 or target < 1 or max_guesses < 1 or batch < 0 or threads < 0:
             raise ValueError("guess_check needs radius > 0, target >= 1, max_guesses >= 1, batch >= 0 and threads >= 0")
         if engine not in ENGINES:
@@ -97,7 +98,7 @@ def zoo_optimizers():
             "guess_check",
             GuessAndCheck,
             {"radius": 1.0, "target": 10, "max_guesses": 1_000_000, "batch": 0, "engine": "fast", "threads": 0,
-             "generator": "auto"},
+             "generator": "philox"},
             "Guess & Check: uniform random guesses until one fits (volume only)",
             choices={"engine": ENGINES, "generator": GENERATORS},
         )
