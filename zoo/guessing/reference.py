@@ -66,6 +66,10 @@ class ReferenceJudge:
             self.truth = F.one_hot(y, model.num_classes).bool()
             self.canonical = Canonical(model, reference_probe, x, y, loss_bin)
 
+    def draw_and_judge(self, stream, theta: torch.Tensor, first: int) -> torch.Tensor:
+        """Draw guesses ``first ..`` of ``stream`` into ``theta`` and return the accepted rows."""
+        return self(stream.fill(theta, first))
+
     def __call__(self, theta: torch.Tensor) -> torch.Tensor:
         """Row indices (ascending) of the accepted guesses in ``theta``."""
         if not self.probe:

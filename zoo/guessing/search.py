@@ -50,12 +50,12 @@ class ChunkJudge:
     def __call__(self, k: int) -> tuple[int, int, torch.Tensor, torch.Tensor]:
         start = k * self.chunk
         count = min(self.chunk, self.max_guesses - start)
-        block = self.stream.block
         if getattr(self.buffers, "theta", None) is None:
             self.buffers.theta = torch.empty(self.chunk, self.stream.num_params, device=self.stream.device)
         with torch.inference_mode():
-            theta = self.stream.fill(self.buffers.theta[: -(-count // block) * block], start)[:count]
-            hits = self.judge(theta)
+            theta = self.buffers.theta[: -(-count // self.stream.block) * self.stream.block]
+            hits = self.judge.draw_and_judge(self.stream, theta, start)
+            hits = hits[hits < count]  # a last chunk of whole blocks may run past max_guesses
             return start, count, hits, theta[hits].clone()
 
 

@@ -46,13 +46,14 @@ class ParameterStream:
         self.num_params, self.radius, self.seed, self.generator = num_params, radius, seed, generator
         self.device = torch.device(device)
         self.block = 1 if generator == "philox" else block_guesses(num_params)
+        self.key = derive_seed(seed, "guesses")  # the Philox key
 
     def fill(self, out: torch.Tensor, first: int) -> torch.Tensor:
         """Write guesses ``first, first + 1, ...`` into the rows of ``out`` (whole blocks only)."""
         if first % self.block or len(out) % self.block:
             raise ValueError(f"the stream is drawn in whole blocks of {self.block} guesses")
         if self.generator == "philox":
-            return philox.fill(out, first, derive_seed(self.seed, "guesses"), self.radius)
+            return philox.fill(out, first, self.key, self.radius)
         gen = torch.Generator(device=self.device)
         for row in range(0, len(out), self.block):
             gen.manual_seed(derive_seed(self.seed, "guesses", (first + row) // self.block))
