@@ -28,7 +28,7 @@ class _Rate:
         self.guesses = max(1, int(self.throughput.warm_up(0.2) * SECONDS))
 
     def track_guesses_per_second(self, *params) -> float:
-        return self.throughput.run(self.guesses)
+        return self.throughput.run(self.guesses).per_second
 
     track_guesses_per_second.unit = "guesses/s"
 

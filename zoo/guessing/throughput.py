@@ -8,10 +8,17 @@ lets oneDNN compile its kernels for the shapes in use.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from zoo.guessing.search import search
 from zoo.guessing.stream import ParameterStream
 from zoo.optimizers.guess_check import default_chunk, default_workers, make_judge
+
+
+@dataclass(frozen=True)
+class Rate:
+    per_second: float  # guesses per second of wall time
+    cpu_us: float  # CPU microseconds per guess, all threads of the process together
 
 
 class Throughput:
@@ -25,14 +32,14 @@ class Throughput:
         self.chunk = chunk or default_chunk(engine, model.num_params)
         self.workers = workers or default_workers(device)
 
-    def run(self, guesses: int) -> float:
-        began = time.perf_counter()
+    def run(self, guesses: int) -> Rate:
+        began, cpu = time.perf_counter(), time.process_time()
         search(self.stream, self.judge, target=guesses + 1, max_guesses=guesses, chunk=self.chunk, workers=self.workers)
-        return guesses / (time.perf_counter() - began)
+        return Rate(guesses / (time.perf_counter() - began), (time.process_time() - cpu) / guesses * 1e6)
 
     def warm_up(self, seconds: float = 0.5) -> float:
-        """Run a few chunks until ``seconds`` have passed; returns the last rate, a first estimate."""
+        """Run a few chunks until ``seconds`` have passed; returns the last guesses/s, a first estimate."""
         began, rate = time.perf_counter(), 0.0
         while time.perf_counter() - began < seconds:
-            rate = self.run(2 * self.workers * self.chunk)
+            rate = self.run(2 * self.workers * self.chunk).per_second
         return rate
