@@ -18,6 +18,7 @@ from rich.table import Table
 from zoo.commands.common import stdout_console
 from zoo.data import set_data_root
 from zoo.errors import ZooError
+from zoo.guessing import native
 from zoo.guessing.throughput import Throughput
 from zoo.models.lenet import LeNet
 from zoo.tasks.mnist import MNIST
@@ -73,8 +74,8 @@ def main(args) -> int:
         set_data_root(args.data_root)
     results = [measure(n, args) for n in args.n]
     if args.format == "json":
-        print(json.dumps({"width": args.width, "bin": list(args.bin), "device": args.device,
-                          "threads": torch.get_num_threads(), "results": results}, indent=2))
+        print(json.dumps({"width": args.width, "bin": list(args.bin), "device": args.device, "threads": torch.get_num_threads(),
+                          "compiled_kernels": native.philox_fill() is not None, "results": results}, indent=2))
         return 0
     table = Table(title=f"Guess & Check guesses/s: LeNet width {args.width}, two-class MNIST, U[-1,1], "
                         f"bin ({args.bin[0]}, {args.bin[1]}], {args.device}, {torch.get_num_threads()} threads",
@@ -87,7 +88,9 @@ def main(args) -> int:
                       f"{r['ratio_torch_rng']:.1f}x")
     console = stdout_console()
     console.print(table)
-    console.print("every round, guesses/s (the best counts), and the median CPU time per guess over all threads:")
+    kernels = "compiled C kernels" if native.philox_fill() else "torch operations (no C compiler: slower)"
+    console.print(f"fast engine on {kernels}; every round, guesses/s (the best counts), and the median CPU time per "
+                  "guess over all threads:")
     for r in results:
         for name in names:
             rounds = " ".join(f"{v:,.0f}" for v in r["rounds"][name])
