@@ -211,7 +211,7 @@ def build(source: str, defines: tuple[tuple[str, int], ...] = ()) -> ctypes.CDLL
                 subprocess.run(command, check=True, capture_output=True, timeout=300)
             except (OSError, subprocess.SubprocessError) as error:
                 warnings.warn(f"Guess & Check: could not compile its C kernels ({error}); using torch operations "
-                              "instead, with the same results, several times slower. Install a C compiler or set CC.",
+                              "instead: the same results, far more slowly. Install a C compiler or set CC.",
                               RuntimeWarning, stacklevel=2)
                 return None
             os.replace(built, library)  # atomic: a concurrent build never leaves half a library
