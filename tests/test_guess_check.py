@@ -93,6 +93,21 @@ def test_fast_judge_accepts_exactly_what_the_reference_accepts(mnist_root):
     assert accepted_total > 100 and edge_cases > 10  # the comparison is not vacuous
 
 
+def test_other_lenet_shapes_ten_classes_three_channels(mnist_root):
+    """The compiled judge is built per shape: 3x32x32 inputs (MNIST padded, channels repeated), width 1, 10 classes."""
+    problem = MNIST(source="folder", classes="all").sample(32, 0)
+    x = torch.nn.functional.pad(problem.x_train, (2, 2, 2, 2)).repeat(1, 3, 1, 1)
+    model = LeNet((3, 32, 32), 10, width=1.0)
+    theta = ParameterStream(model.num_params, 1.0, seed=0).take(0, 256)
+    for n in (1, 3, 10, 17):
+        labels = model.forward(theta[5:6], x[:n]).argmax(-1)[0]
+        for loss_bin in (None, (0.0, 5.0)):
+            fast = EarlyRejectionJudge(model, x[:n], labels, loss_bin)
+            expected = ReferenceJudge(model, x[:n], labels, loss_bin)(theta)
+            assert fast.kernel is not None and 5 in expected.tolist()
+            assert torch.equal(fast(theta), expected), (n, loss_bin)
+
+
 def test_an_exact_tie_is_decided_by_the_reference():
     x, y = kink_pool(n=4)
     model = MLP((2,), 2, hidden=20)
