@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,8 +20,6 @@ from zoo.optimizer import Context
 from zoo.registry import default_registry
 from zoo.reports import tables_for
 
-# Small enough for a shared CPU, large enough that features carry over to unseen alphabets.
-TINY = PretrainConfig(dataset="omniglot", width=0.125, epochs=3, batch=32, image_size=20, seed=0)
 
 
 @pytest.fixture
@@ -30,14 +29,29 @@ def omniglot_root(shared_data):
     data.set_data_root(None)
 
 
+# Small enough for a shared CPU, large enough that features carry over to unseen alphabets.
+WIDTH = 0.125
+TINY_ARGS = ["--dataset", "omniglot", "--width", str(WIDTH), "--epochs", "3", "--batch", "32", "--image-size", "20", "--device", "cpu"]
+
+
 @pytest.fixture(scope="module")
 def backbone_file(tmp_path_factory, shared_data):
-    """A tiny ResNet-12 pre-trained on Omniglot's base alphabets (shared by the tests below)."""
-    data.set_data_root(shared_data)
+    """A tiny ResNet-12 pre-trained on Omniglot's base alphabets by ``zoo pretrain`` (shared by the tests below)."""
     path = tmp_path_factory.mktemp("fewshot") / "omniglot-tiny.pt"
-    pretrain(TINY, path)
+    assert zoo_main(["pretrain", *TINY_ARGS, "--out", str(path), "--data-root", str(shared_data)]) == 0
     data.set_data_root(None)
     return path
+
+
+def test_pretrain_command_refuses_other_settings_and_missing_data(backbone_file, shared_data, tmp_path, capsys):
+    stamp = backbone_file.stat().st_mtime_ns
+    assert zoo_main(["pretrain", *TINY_ARGS, "--out", str(backbone_file), "--data-root", str(shared_data)]) == 0
+    assert backbone_file.stat().st_mtime_ns == stamp  # complete: nothing to do
+    assert zoo_main(["pretrain", *TINY_ARGS, "--epochs", "4", "--out", str(backbone_file)]) == 2
+    assert "other settings (epochs: 3 there, 4 now)" in capsys.readouterr().err
+    assert zoo_main(["pretrain", *TINY_ARGS, "--out", str(tmp_path / "x.pt"), "--data-root", str(tmp_path)]) == 2
+    assert "no Omniglot under data root" in capsys.readouterr().err
+    data.set_data_root(None)
 
 
 def test_resnet12_takes_any_input_size_and_gives_640w_features():
@@ -115,8 +129,8 @@ def test_pretraining_resumes_to_the_same_weights(omniglot_root, tmp_path):
 
 def test_pretraining_learns_the_base_classes(backbone_file):
     meta = checkpoint.read(backbone_file)["meta"]
-    assert meta["dataset"] == "omniglot" and meta["split"] == "base" and meta["width"] == TINY.width
-    assert len(meta["classes"]) == 153 and meta["image_size"] == 20
+    assert meta["dataset"] == "omniglot" and meta["split"] == "base" and meta["width"] == WIDTH
+    assert len(meta["classes"]) == 153 and meta["image_size"] == 20 and meta["epochs_done"] == 3
     assert meta["holdout_acc"] > 0.2  # chance on 153 classes is 0.7%
 
 
@@ -147,7 +161,7 @@ def test_fewshot_task_gives_support_and_query_sets(omniglot_root, backbone_file)
     registry = default_registry()
     task = registry.get("task", "fewshot").build(checkpoint=str(backbone_file), queries=10)
     problem = task.sample(10, seed=7)  # 5-way 2-shot
-    dim = block_channels(TINY.width)[-1]
+    dim = block_channels(WIDTH)[-1]
     assert task.input_shape == (dim,) and problem.x_train.shape == (10, dim) and problem.x_test.shape == (50, dim)
     assert torch.bincount(problem.y_train).tolist() == [2] * 5 and torch.bincount(problem.y_test).tolist() == [10] * 5
     assert torch.allclose(problem.x_train.norm(dim=1), torch.ones(10), atol=1e-5)
@@ -157,7 +171,7 @@ def test_fewshot_task_gives_support_and_query_sets(omniglot_root, backbone_file)
     with pytest.raises(ValueError, match="multiple of ways"):
         task.sample(7, seed=0)
     maps = registry.get("task", "fewshot").build(checkpoint=str(backbone_file), features="block3")
-    assert maps.input_shape == (block_channels(TINY.width)[2], 2, 2)
+    assert maps.input_shape == (block_channels(WIDTH)[2], 2, 2)
     with pytest.raises(ValueError, match="pre-trained on 'omniglot'"):
         registry.get("task", "fewshot").build(dataset="cifar_fs", checkpoint=str(backbone_file))
 
@@ -216,3 +230,21 @@ def test_episode_report_gives_mean_and_95_percent_interval_per_optimizer():
     assert sgd.mean == pytest.approx(0.75)  # per episode the mean of its models, then over episodes
     assert gc.count == 0 and str(gc) == "– (0)"
     assert ["5-way 5-shot", "G&C", 4, 0, "0/4", "0.50"] in cost.rows
+
+
+def test_the_fewshot_manifests_validate(omniglot_root, backbone_file, tmp_path, monkeypatch):
+    import shutil
+
+    from zoo import manifest
+    from zoo.errors import ManifestError
+
+    manifests = Path(__file__).resolve().parents[1] / "manifests"
+    monkeypatch.chdir(tmp_path)  # checkpoint paths in the manifests are relative to the working directory
+    with pytest.raises(ManifestError, match="zoo pretrain"):
+        manifest.load(manifests / "fewshot.toml", default_registry(), data_root=str(omniglot_root))
+    (tmp_path / "results" / "fewshot").mkdir(parents=True)
+    shutil.copy(backbone_file, tmp_path / "results" / "fewshot" / "omniglot-resnet12-w0.25.pt")
+    reduced = manifest.load(manifests / "fewshot-omniglot.toml", default_registry(), data_root=str(omniglot_root))
+    cells = reduced.cells
+    assert len(cells) == 2 * 100 * 6 and {c.n for c in cells} == {5, 25}
+    assert {c.report for c in cells} == {"episodes"}

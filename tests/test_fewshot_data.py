@@ -42,10 +42,8 @@ def cifar_root(tmp_path):
         (folder / part).write_bytes(pickle.dumps(batch))
     (folder / "meta").write_bytes(pickle.dumps({"fine_label_names": FINE, "coarse_label_names": [f"c{i}" for i in range(20)]}))
     data.set_data_root(tmp_path)
-    load_split.cache_clear()
     yield tmp_path
     data.set_data_root(None)
-    load_split.cache_clear()
 
 
 def check_split(image_set, expected_classes):
@@ -111,4 +109,3 @@ def test_miniimagenet_reads_images_and_split_csvs(tmp_path, monkeypatch):
         assert any((tmp_path / "cache").glob("miniimagenet-novel-16-*.npz"))
     finally:
         data.set_data_root(None)
-        load_split.cache_clear()

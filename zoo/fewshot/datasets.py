@@ -17,6 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from zoo.data import data_root
+
 SPLITS = ("base", "val", "novel")
 
 
@@ -75,10 +77,14 @@ def source(name: str) -> Source:
     return known[name]
 
 
-@lru_cache(maxsize=8)
 def load_split(name: str, split: str, image_size: int = 0, download: bool = False) -> ImageSet:
-    """One split of a dataset at ``image_size`` (0: the dataset's standard size), kept in memory."""
+    """One split of a dataset at ``image_size`` (0: the dataset's standard size), kept in memory per data root."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
     src = source(name)
-    return src.load(split, image_size or src.image_size, download)
+    return _load(name, split, image_size or src.image_size, download, data_root())
+
+
+@lru_cache(maxsize=8)
+def _load(name: str, split: str, image_size: int, download: bool, root) -> ImageSet:
+    return source(name).load(split, image_size, download)

@@ -59,7 +59,10 @@ class FewShot(Task):
         if not checkpoint:
             raise ValueError("fewshot needs checkpoint = \"PATH\", a backbone written by `zoo pretrain`")
         self.device = resolve_device(device)
-        self.backbone, self.meta = frozen_backbone(checkpoint, self.device)
+        try:  # a missing checkpoint surfaces when the manifest is checked, not in every cell
+            self.backbone, self.meta = frozen_backbone(checkpoint, self.device)
+        except FileNotFoundError as error:
+            raise ValueError(str(error)) from None
         if self.meta["dataset"] != dataset:
             raise ValueError(f"checkpoint {checkpoint} was pre-trained on {self.meta['dataset']!r}, not {dataset!r}; "
                              "pre-train on the task's dataset so that its novel classes stay unseen")
