@@ -6,8 +6,6 @@ from the subset embedded in the package, so the benchmarks run offline.
 
 from __future__ import annotations
 
-import torch
-
 from zoo.guessing.throughput import Throughput
 from zoo.models.lenet import LeNet
 from zoo.models.mlp import MLP

@@ -63,3 +63,28 @@ def test_list_shows_builtins_with_origin_and_defaults():
     assert gc["origin"] == "built-in" and gc["params"]["radius"] == 1.0
     assert {"linear", "mlp", "lenet"} <= {s["name"] for s in listing["model"]}
     assert {"mnist", "kink", "slab"} <= {s["name"] for s in listing["task"]}
+
+
+def _counts(tables, title):
+    table = next(t for t in tables if title in t["title"])
+    return [stat["count"] for row in table["rows"] for stat in row[1:]]
+
+
+def test_changed_parameters_do_not_pool_with_older_cells(tmp_path):
+    manifest = tmp_path / "tiny.toml"
+    shutil.copy(TINY, manifest)
+    first = run_zoo("bench", manifest, "--format", "json")
+    assert first.returncode == 0
+    before = _counts(json.loads(first.stdout), "SGD test accuracy")
+    manifest.write_text(manifest.read_text().replace("lr = 0.1,", "lr = 0.05,"))
+    rerun = run_zoo("bench", manifest, "--format", "json")
+    assert rerun.returncode == 0 and "8 cells run, 8 already in" in rerun.stderr
+    fresh = json.loads(rerun.stdout)
+    after = _counts(fresh, "SGD test accuracy")
+    assert max(after) <= 10  # 5 models x 2 seeds at most: only the new lr's cells, not both
+
+    report = run_zoo("report", tmp_path / "tiny.sqlite", "--format", "json")
+    assert report.returncode == 0 and json.loads(report.stdout) == fresh
+    assert "8 older cells left out" in report.stderr
+    pooled = json.loads(run_zoo("report", tmp_path / "tiny.sqlite", "--all", "--format", "json").stdout)
+    assert _counts(pooled, "SGD test accuracy") == [a + b for a, b in zip(before, after)]

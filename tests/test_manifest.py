@@ -106,3 +106,27 @@ def test_default_suite_manifest_is_valid():
     m = manifest.load(HERE.parent / "benchmarks.toml", default_registry())
     assert {b.name for b in m.benches} >= {"mnist-2class", "kink"}
     assert {c.optimizer.name for c in m.cells} >= {"guess_check", "sgd"}
+
+
+def test_suite_data_root_applies_while_the_benches_are_checked(tmp_path):
+    """A checkpoint named relative to suite.data_root is looked for there already at validation."""
+    from zoo import data
+
+    path = write(tmp_path, """
+[suite]
+data_root = "offline"
+[[bench]]
+name = "episodes"
+report = "episodes"
+task = { name = "fewshot", dataset = "omniglot", checkpoint = "backbone.pt" }
+model = { name = "linear" }
+optimizers = [ { name = "sgd" } ]
+matrix = { n = [5] }
+""")
+    try:
+        with pytest.raises(ManifestError) as error:
+            manifest.load(path, default_registry())
+        assert str(tmp_path / "offline" / "backbone.pt") in str(error.value)
+        assert data.data_root() == tmp_path / "offline"
+    finally:
+        data.set_data_root(None)

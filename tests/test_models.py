@@ -4,7 +4,6 @@ import math
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from zoo.evaluate import accepted, fit_and_loss, normalized_loss
 from zoo.models.lenet import LeNet

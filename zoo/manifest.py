@@ -43,6 +43,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from zoo.cells import Cell, Component
+from zoo.data import set_data_root
 from zoo.errors import ManifestError
 from zoo.registry import Registry, UnknownPlugin, _did_you_mean
 
@@ -178,6 +179,8 @@ class _Expander(_Checker):
             data_root=(Path(root) if data_root is not None else base / root) if root else None,
             keep_params=suite.get("keep_params", False),
         )
+        if manifest.data_root is not None:
+            set_data_root(manifest.data_root)  # before the benches: checking them builds the tasks
         defaults = self.table(raw.get("defaults", {}), "defaults", DEFAULT_KEYS)
         benches = raw.get("bench")
         if benches is None:
@@ -285,7 +288,7 @@ class _Expander(_Checker):
             for spec, params, _ in owners:
                 if param in params:
                     self.fail(f'{mkey}."{axis}"', f"{param!r} is set both here and in the {kind} table",
-                              f"remove it from one of the two places")
+                              "remove it from one of the two places")
                 for value in values:
                     for p, problem in spec.check_params({param: value}):
                         self.fail(f'{mkey}."{axis}"', f"value {value!r}: {problem}")

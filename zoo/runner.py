@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import torch
 
-from zoo import data
 from zoo.cells import Cell
 from zoo.environment import describe, resolve_device
 from zoo.executors import LocalExecutor
@@ -76,8 +75,6 @@ def sigterm_as_interrupt():
 
 def run(manifest, registry: Registry, store: Store, rerun: bool = False, executor=None, console=None) -> dict:
     """Run every pending cell of ``manifest``; returns the summary counts."""
-    if manifest.data_root is not None:
-        data.set_data_root(manifest.data_root)
     device = resolve_device(manifest.device)
     env = describe(device)
     executor = executor or LocalExecutor()

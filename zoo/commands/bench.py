@@ -43,8 +43,10 @@ def main(args) -> int:
             f"{summary['done']} cells run, {summary['skipped']} already in {manifest.store}, "
             f"{summary['failed']} failed" + (" — interrupted, run again to resume" if summary["interrupted"] else "")
         )
-        names = [b.name for b in manifest.benches]
-        reports.render(reports.tables_for(store.records(names)), args.format, stdout_console())
+        # Report exactly this manifest's cells: the store may also hold cells of an earlier version of it.
+        wanted = {cell.id for cell in manifest.cells}
+        records = [r for r in store.records([b.name for b in manifest.benches]) if r["id"] in wanted]
+        reports.render(reports.tables_for(records), args.format, stdout_console())
     finally:
         store.close()
     if summary["interrupted"]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.console import Console
+
 from zoo import reports
 from zoo.commands.common import add_format, stdout_console
 from zoo.errors import ZooError
@@ -13,6 +15,8 @@ def register(sub) -> None:
                        description="Re-print the paper-style tables from a results store, for people or scripts.")
     p.add_argument("store", help="the SQLite store written by `zoo bench`")
     p.add_argument("--bench", action="append", metavar="NAME", help="only this bench (repeatable)")
+    p.add_argument("--all", action="store_true",
+                   help="pool every stored cell, also those superseded by a newer cell at the same matrix point")
     add_format(p)
     p.set_defaults(handler=main)
 
@@ -25,5 +29,11 @@ def main(args) -> int:
         store.close()
     if not records:
         raise ZooError(f"{args.store}: no finished cells" + (f" for bench {', '.join(args.bench)}" if args.bench else ""))
+    if not args.all:
+        records, superseded = reports.latest(records)
+        if superseded:
+            Console(stderr=True, highlight=False).print(
+                f"{superseded} older cells left out: a newer cell with other parameters holds the same matrix point "
+                "(--all pools them)")
     reports.render(reports.tables_for(records), args.format, stdout_console())
     return 0

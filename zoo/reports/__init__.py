@@ -64,6 +64,23 @@ def layout(name: str):
     return importlib.import_module(LAYOUTS[name]).tables
 
 
+def latest(records: list[dict]) -> tuple[list[dict], int]:
+    """Keep, for each matrix point, only the newest record; returns them and how many were dropped.
+
+    A point is (bench, label, n, bin, seed, extra axes). When a manifest's
+    parameters change, the old cells stay in the store under new ids; pooling
+    them with the new ones would mix two experiments in one mean.
+    """
+    newest: dict[str, dict] = {}
+    for record in records:  # insertion order, so a later record wins
+        point = json.dumps([record["bench"], record["label"], record["n"], record["bin"], record["seed"], record["axes"]],
+                           sort_keys=True)
+        newest.pop(point, None)
+        newest[point] = record
+    kept = sorted(newest.values(), key=records.index)
+    return kept, len(records) - len(kept)
+
+
 def tables_for(records: list[dict]) -> list[Table]:
     """All tables of all benches in ``records``, bench by bench in first-seen order."""
     benches: dict[str, list[dict]] = {}

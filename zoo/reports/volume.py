@@ -17,7 +17,6 @@ requires 100%) and the wall time.
 from __future__ import annotations
 
 import math
-import statistics
 
 from zoo.metrics import clopper_pearson
 from zoo.reports import Stat, Table
