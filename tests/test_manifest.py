@@ -130,3 +130,16 @@ matrix = { n = [5] }
         assert data.data_root() == tmp_path / "offline"
     finally:
         data.set_data_root(None)
+
+
+def test_seed_range_expands_to_consecutive_seeds(tmp_path):
+    path = write(tmp_path, """
+[[bench]]
+name = "b"
+task = { name = "kink" }
+model = { name = "mlp" }
+optimizers = [ { name = "guess_check" } ]
+matrix = { n = [4], seeds = { from = 3, count = 4 } }
+""")
+    cells = manifest.load(path, default_registry()).cells
+    assert [c.seed for c in cells] == [3, 4, 5, 6]

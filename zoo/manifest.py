@@ -21,7 +21,7 @@ Schema (every key optional unless marked)::
     [bench.matrix]
     n = [2, 4]                    # required: training-set sizes
     bins = [0.30, 0.35, 0.40]     # loss-bin edges; omit for accuracy-only acceptance
-    seeds = [0]                   # default [0]
+    seeds = [0]                   # default [0]; { from = 0, count = 100 } for 0..99
     "model.width" = [0.5, 1.0]    # any task./model./optimizer. parameter as an axis
 
 The manifest is data only: nothing in it is ever executed. Every problem is
@@ -255,12 +255,24 @@ class _Expander(_Checker):
         sizes = self.list_of(matrix["n"], f"{mkey}.n", int, "positive integers")
         if any(s < 1 for s in sizes):
             self.fail(f"{mkey}.n", f"training-set sizes must be >= 1, got {sizes}")
-        seeds = self.list_of(matrix.get("seeds", [0]), f"{mkey}.seeds", int, "non-negative integers")
+        seeds = self.list_of(self.seed_range(matrix.get("seeds", [0]), f"{mkey}.seeds"), f"{mkey}.seeds", int,
+                             "non-negative integers")
         if any(s < 0 for s in seeds):
             self.fail(f"{mkey}.seeds", f"seeds must be >= 0, got {seeds}")
         bins = self.bins(matrix.get("bins"), f"{mkey}.bins")
         axes = self.axes(matrix, mkey, task, model, opts)
         return Bench(name, report, self.expand(suite, name, report, task, model, opts, sizes, bins, seeds, axes, key))
+
+    def seed_range(self, seeds, key):
+        """``{ from = 0, count = 100 }`` stands for the seeds 0..99; a list passes through."""
+        if not isinstance(seeds, dict):
+            return seeds
+        self.table(seeds, key, ("from", "count"))
+        start, count = seeds.get("from", 0), seeds.get("count")
+        if not _is(start, int) or not _is(count, int) or count < 1:
+            self.fail(key, f"expected from = <integer> and count = <positive integer>, got {seeds}",
+                      "write e.g. seeds = { from = 0, count = 100 }")
+        return list(range(start, start + count))
 
     def bins(self, edges, key):
         if edges is None:
