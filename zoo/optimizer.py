@@ -19,7 +19,7 @@ from typing import Callable
 
 import torch
 
-from zoo.evaluate import LossBin
+from zoo.evaluate import LossBin, fit_and_loss, test_accuracy
 
 
 def derive_seed(*parts) -> int:
@@ -58,3 +58,17 @@ class Outcome:
     def __post_init__(self):
         if not len(self.test_acc) == len(self.train_acc) == len(self.train_loss):
             raise ValueError("test_acc, train_acc and train_loss must have one entry per model")
+
+    @classmethod
+    def of(cls, model, problem, theta: torch.Tensor, counters: dict, ctx: Context, train=None) -> "Outcome":
+        """Report the models ``theta[K, P]`` (K may be 0) with their train fit, loss and test accuracy.
+
+        ``train`` is ``(acc, loss)`` when the caller already has them (those it
+        accepted the models on), so the report shows exactly what was judged.
+        """
+        if len(theta) == 0:
+            return cls([], [], [], dict(counters))
+        with torch.no_grad():
+            acc, loss = train if train is not None else fit_and_loss(model, theta, problem.x_train, problem.y_train)
+            test = test_accuracy(model, theta, problem.x_test, problem.y_test)
+        return cls(test.tolist(), acc.tolist(), loss.tolist(), dict(counters), theta.cpu() if ctx.keep_params else None)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from zoo.evaluate import accepted, fit_and_loss, test_accuracy
+from zoo.evaluate import accepted, fit_and_loss
 from zoo.hookspecs import hookimpl
 from zoo.optimizer import Outcome
 from zoo.registry import PluginSpec
@@ -106,19 +106,8 @@ class GradientBaseline:
 
 
 def _report(model, problem, found, trained, counters, ctx) -> Outcome:
-    if found:
-        theta = torch.cat([t[0] for t in found])
-        acc, loss = torch.cat([t[1] for t in found]), torch.cat([t[2] for t in found])
-        test = test_accuracy(model, theta, problem.x_test, problem.y_test)
-    else:
-        theta, acc, loss, test = None, torch.empty(0), torch.empty(0), torch.empty(0)
-    return Outcome(
-        test_acc=test.tolist(),
-        train_acc=acc.tolist(),
-        train_loss=loss.tolist(),
-        counters={**counters, "tested": trained, "accepted": len(test)},
-        params=theta.cpu() if ctx.keep_params and theta is not None else None,
-    )
+    theta, acc, loss = (torch.cat(parts) for parts in zip(*found)) if found else (torch.empty(0),) * 3
+    return Outcome.of(model, problem, theta, {**counters, "tested": trained, "accepted": len(theta)}, ctx, train=(acc, loss))
 
 
 COMMON = {"lr": 0.001, "momentum": 0.0, "weight_decay": 0.0, "epochs": 30, "batch": 0, "init": "uniform",

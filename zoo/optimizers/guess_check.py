@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import torch
 
-from zoo.evaluate import test_accuracy
 from zoo.guessing.early import EarlyRejectionJudge
 from zoo.guessing.probes import has_probe
 from zoo.guessing.reference import ReferenceJudge, fit_and_loss
@@ -77,18 +76,9 @@ class GuessAndCheck:
             progress=ctx.progress,
         )
         theta = result.theta
-        acc = loss = test = torch.empty(0)
-        if len(theta):
-            with torch.no_grad():
-                acc, loss = fit_and_loss(model, theta, x, y)
-                test = test_accuracy(model, theta, problem.x_test, problem.y_test)
-        return Outcome(
-            test_acc=test.tolist(),
-            train_acc=acc.tolist(),
-            train_loss=loss.tolist(),
-            counters={"tested": result.tested, "accepted": len(theta)},
-            params=theta.cpu() if ctx.keep_params and len(theta) else None,
-        )
+        with torch.no_grad():  # the baseline's arithmetic, so every engine reports the same numbers
+            train = fit_and_loss(model, theta, x, y) if len(theta) else None
+        return Outcome.of(model, problem, theta, {"tested": result.tested, "accepted": len(theta)}, ctx, train=train)
 
 
 @hookimpl

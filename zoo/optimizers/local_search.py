@@ -25,7 +25,7 @@ import time
 
 import torch
 
-from zoo.evaluate import accepted, accuracy, fit_and_loss, normalized_loss, test_accuracy
+from zoo.evaluate import accepted, accuracy, fit_and_loss, normalized_loss
 from zoo.optimizer import Outcome
 
 OBJECTIVES = ("normalized", "cross_entropy")
@@ -98,13 +98,7 @@ class LocalSearch:
         acc, loss = fit_and_loss(model, theta, problem.x_train, problem.y_train)
         counters["accepted"] = int(accepted(acc, loss, ctx.loss_bin).sum())
         counters["seconds"] = time.perf_counter() - start
-        return Outcome(
-            test_acc=test_accuracy(model, theta, problem.x_test, problem.y_test).tolist(),
-            train_acc=acc.tolist(),
-            train_loss=loss.tolist(),
-            counters=counters,
-            params=theta.cpu() if ctx.keep_params else None,
-        )
+        return Outcome.of(model, problem, theta, counters, ctx, train=(acc, loss))
 
     def search(self, problem, model, ctx, init_gen, move_gen, counters, start) -> torch.Tensor:
         """One search from a fresh initial point; returns the final point ``[1, P]``."""

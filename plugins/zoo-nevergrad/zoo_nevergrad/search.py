@@ -26,7 +26,7 @@ import warnings
 import numpy as np
 import torch
 
-from zoo.evaluate import accepted, fit_and_loss, test_accuracy
+from zoo.evaluate import accepted, fit_and_loss
 from zoo.optimizer import Outcome, derive_seed
 
 
@@ -91,15 +91,5 @@ class NevergradSearch:
 
 
 def _outcome(model, problem, found, counters, ctx) -> Outcome:
-    if found:
-        theta, acc, loss = (torch.cat(parts) for parts in zip(*found))
-        test = test_accuracy(model, theta, problem.x_test, problem.y_test)
-    else:
-        theta, acc, loss, test = None, torch.empty(0), torch.empty(0), torch.empty(0)
-    return Outcome(
-        test_acc=test.tolist(),
-        train_acc=acc.tolist(),
-        train_loss=loss.tolist(),
-        counters=dict(counters),
-        params=theta.cpu() if ctx.keep_params and theta is not None else None,
-    )
+    theta, acc, loss = (torch.cat(parts) for parts in zip(*found)) if found else (torch.empty(0),) * 3
+    return Outcome.of(model, problem, theta, counters, ctx, train=(acc, loss))
