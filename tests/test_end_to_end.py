@@ -16,6 +16,8 @@ def test_bench_then_skip_then_report(tmp_path):
     shutil.copy(TINY, manifest)
     first = run_zoo("bench", manifest, "--format", "json")
     assert first.returncode == 0, first.stderr
+    logged = [line for line in first.stderr.splitlines() if line.startswith("[")]
+    assert len(logged) == 16 and logged[0].startswith("[1/16] kink: G&C n=4") and "accepted 5" in logged[0]
     tables = json.loads(first.stdout)
     titles = [t["title"] for t in tables]
     assert any("G&C test accuracy" in t for t in titles) and any("G&C − SGD" in t for t in titles)

@@ -23,7 +23,11 @@ def _counters_text(counters: dict) -> str:
 
 
 class LiveProgress:
-    """A context manager wrapping a rich Progress with two bars."""
+    """A context manager wrapping a rich Progress with two bars.
+
+    When stderr is not a terminal (a log file, CI), rich draws nothing live,
+    so every finished cell gets one plain line instead.
+    """
 
     def __init__(self, total: int, console: Console | None = None, min_interval: float = 0.1):
         self.console = console or Console(stderr=True)
@@ -32,6 +36,7 @@ class LiveProgress:
             TextColumn("{task.fields[counters]}"), console=self.console, transient=False,
         )
         self.total, self.min_interval, self._last = total, min_interval, 0.0
+        self.finished, self._cell, self._started, self._counters = 0, None, 0.0, {}
 
     def __enter__(self):
         self.progress.__enter__()
@@ -43,9 +48,11 @@ class LiveProgress:
         return self.progress.__exit__(*exc)
 
     def start_cell(self, cell) -> None:
+        self._cell, self._started, self._counters = cell, time.monotonic(), {}
         self.progress.update(self.cell, description=cell.describe(), counters="", visible=True)
 
     def update(self, **counters) -> None:
+        self._counters = counters
         now = time.monotonic()
         if now - self._last >= self.min_interval:  # counters arrive per chunk; redraw at most 10 times a second
             self._last = now
@@ -54,5 +61,11 @@ class LiveProgress:
     def finish_cell(self, note: str = "") -> None:
         self.progress.update(self.cell, visible=False)
         self.progress.advance(self.all)
+        self.finished += 1
         if note:
             self.progress.console.print(note)
+        elif not self.console.is_terminal and self._cell is not None:
+            counters = _counters_text({k: v for k, v in self._counters.items() if k != "rate"})
+            self.console.print(f"[{self.finished}/{self.total}] {self._cell.describe()} "
+                               f"({time.monotonic() - self._started:.1f} s{'; ' + counters if counters else ''})",
+                               markup=False, highlight=False)
