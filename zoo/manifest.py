@@ -174,9 +174,9 @@ class _Expander(_Checker):
         manifest = Manifest(
             path=self.path,
             name=name,
-            store=Path(store) if store else base / suite.get("store", f"results/{self.path.stem}.sqlite"),
+            store=Path(store) if store else (base / suite.get("store", f"results/{self.path.stem}.sqlite")).resolve(),
             device=device,
-            data_root=(Path(root) if data_root is not None else base / root) if root else None,
+            data_root=(Path(root) if data_root is not None else (base / root).resolve()) if root else None,
             keep_params=suite.get("keep_params", False),
         )
         if manifest.data_root is not None:

@@ -49,14 +49,6 @@ class PopulationModel:
     def num_params(self) -> int:
         return sum(block.numel for block in self.blocks)
 
-    def offsets(self) -> dict[str, tuple[int, int]]:
-        """Start and end column of each block in ``theta``."""
-        out, start = {}, 0
-        for block in self.blocks:
-            out[block.name] = (start, start + block.numel)
-            start += block.numel
-        return out
-
     def unflatten(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
         """Views ``[M, *shape]`` of each block (no copy)."""
         m = theta.shape[0]
