@@ -123,6 +123,7 @@ model = { name = "linear" }
 optimizers = [ { name = "sgd" } ]
 matrix = { n = [5] }
 """)
+    (tmp_path / "offline").mkdir()
     try:
         with pytest.raises(ManifestError) as error:
             manifest.load(path, default_registry())
@@ -143,3 +144,10 @@ matrix = { n = [4], seeds = { from = 3, count = 4 } }
 """)
     cells = manifest.load(path, default_registry()).cells
     assert [c.seed for c in cells] == [3, 4, 5, 6]
+
+
+def test_missing_data_root_on_the_command_line_exits_2(tmp_path, capsys):
+    path = write(tmp_path, '[[bench]]\nname = "b"\ntask = { name = "kink" }\nmodel = { name = "mlp" }\n'
+                           'optimizers = [ { name = "sgd" } ]\nmatrix = { n = [4] }\n')
+    assert main(["bench", str(path), "--dry-run", "--data-root", str(tmp_path / "absent")]) == 2
+    assert "--data-root" in capsys.readouterr().err

@@ -44,7 +44,7 @@ else:  # pragma: no cover
 
 from zoo.cells import Cell, Component
 from zoo.data import set_data_root
-from zoo.errors import ManifestError
+from zoo.errors import ManifestError, ZooError
 from zoo.registry import Registry, UnknownPlugin, _did_you_mean
 
 SUITE_KEYS = {"name": str, "store": str, "device": str, "data_root": str, "keep_params": bool}
@@ -180,6 +180,12 @@ class _Expander(_Checker):
             keep_params=suite.get("keep_params", False),
         )
         if manifest.data_root is not None:
+            if not manifest.data_root.is_dir():
+                if data_root is not None:
+                    raise ZooError(f"--data-root {data_root}: no such folder; pass the folder that holds the datasets")
+                self.fail("suite.data_root", f"{manifest.data_root} is not a folder",
+                          "fix the path (relative to the manifest), override it with --data-root, "
+                          "or remove the key to use ZOO_DATA_ROOT or the embedded MNIST")
             set_data_root(manifest.data_root)  # before the benches: checking them builds the tasks
         defaults = self.table(raw.get("defaults", {}), "defaults", DEFAULT_KEYS)
         benches = raw.get("bench")
