@@ -1,15 +1,18 @@
 """Executors decide where cells run. The runner only sees ``map``.
 
-``map(cells, work)`` yields ``(cell, result)`` for every cell as it
-finishes, where ``result`` is what ``work(cell)`` returned or the exception
-it raised. A distributed executor implements the same method; the runner
-commits each result to the store as it arrives, so finished cells survive
-any interruption.
+``map(cells, work, started)`` calls ``started(cell)`` when a cell begins and
+yields ``(cell, result)`` for every cell as it finishes, where ``result`` is
+what ``work(cell)`` returned or the exception it raised. The runner commits
+each result to the store as it arrives, so finished cells survive any
+interruption, wherever they ran.
 """
 
 from __future__ import annotations
 
+import signal
 from typing import Callable, Iterable, Iterator
+
+from zoo.errors import ZooError
 
 
 class LocalExecutor:
@@ -17,11 +20,65 @@ class LocalExecutor:
 
     name = "local"
 
-    def map(self, cells: Iterable, work: Callable) -> Iterator[tuple]:
+    def map(self, cells: Iterable, work: Callable, started: Callable = lambda cell: None) -> Iterator[tuple]:
         for cell in cells:
+            started(cell)
             try:
                 yield cell, work(cell)
             except KeyboardInterrupt:
                 raise
             except Exception as error:  # reported by the runner; the run goes on
                 yield cell, error
+
+
+class RayExecutor:
+    """Runs cells as Ray tasks, on this machine's cores or on a cluster (``address``).
+
+    ``work`` is shipped to the workers without its live progress callback, and
+    each worker builds its registry from the packages installed there, so
+    every plugin a manifest names must be installed on every node. Each cell
+    takes ``cpus`` cores (and one GPU when the device is CUDA).
+    """
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, cpus: int = 1):
+        try:
+            import ray
+        except ImportError:
+            raise ZooError("--executor ray needs Ray: pip install 'zoo[distributed]'") from None
+        self.ray, self.address, self.cpus = ray, address, cpus
+
+    def map(self, cells: Iterable, work: Callable, started: Callable = lambda cell: None) -> Iterator[tuple]:
+        ray = self.ray
+        if not ray.is_initialized():
+            handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+            ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+            for sig, handler in handlers.items():  # Ray's own would abort the process: keep the runner's clean stop
+                if handler is not None:
+                    signal.signal(sig, handler)
+        gpus = 1 if getattr(work, "device", "cpu").startswith("cuda") else 0
+        remote = ray.remote(num_cpus=self.cpus, num_gpus=gpus, max_retries=0)(_call)
+        shipped = work.shippable() if hasattr(work, "shippable") else work
+        futures = {}
+        for cell in cells:
+            futures[remote.remote(shipped, cell)] = cell
+            started(cell)
+        pending = list(futures)
+        try:
+            while pending:
+                (ref,), pending = ray.wait(pending, num_returns=1)
+                try:
+                    yield futures[ref], ray.get(ref)
+                except ray.exceptions.RayTaskError as error:  # the cell raised on its worker
+                    yield futures[ref], error.cause if isinstance(error.cause, Exception) else error
+        finally:
+            for ref in pending:  # an interrupted run leaves nothing running on the cluster
+                ray.cancel(ref, force=True)
+
+
+def _call(work, cell):
+    return work(cell)
+
+
+EXECUTORS = {"local": LocalExecutor, "ray": RayExecutor}

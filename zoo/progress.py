@@ -36,7 +36,7 @@ class LiveProgress:
             TextColumn("{task.fields[counters]}"), console=self.console, transient=False,
         )
         self.total, self.min_interval, self._last = total, min_interval, 0.0
-        self.finished, self._cell, self._started, self._counters = 0, None, 0.0, {}
+        self.finished, self._cell, self._counters = 0, None, {}
 
     def __enter__(self):
         self.progress.__enter__()
@@ -48,7 +48,7 @@ class LiveProgress:
         return self.progress.__exit__(*exc)
 
     def start_cell(self, cell) -> None:
-        self._cell, self._started, self._counters = cell, time.monotonic(), {}
+        self._cell, self._counters = cell, {}
         self.progress.update(self.cell, description=cell.describe(), counters="", visible=True)
 
     def update(self, **counters) -> None:
@@ -58,14 +58,16 @@ class LiveProgress:
             self._last = now
             self.progress.update(self.cell, counters=_counters_text(counters))
 
-    def finish_cell(self, note: str = "") -> None:
+    def finish_cell(self, cell, note: str = "", seconds: float = 0.0) -> None:
         self.progress.update(self.cell, visible=False)
         self.progress.advance(self.all)
         self.finished += 1
         if note:
             self.progress.console.print(note)
-        elif not self.console.is_terminal and self._cell is not None:
-            counters = _counters_text({k: v for k, v in self._counters.items() if k != "rate"})
-            self.console.print(f"[{self.finished}/{self.total}] {self._cell.describe()} "
-                               f"({time.monotonic() - self._started:.1f} s{'; ' + counters if counters else ''})",
+        elif not self.console.is_terminal:
+            # the live counters belong to the cell that ran here last; a remote cell has none
+            live = self._counters if cell is self._cell else {}
+            counters = _counters_text({k: v for k, v in live.items() if k != "rate"})
+            self.console.print(f"[{self.finished}/{self.total}] {cell.describe()} "
+                               f"({seconds:.1f} s{'; ' + counters if counters else ''})",
                                markup=False, highlight=False)

@@ -12,16 +12,18 @@ import signal
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
 from zoo.cells import Cell
+from zoo.data import set_data_root
 from zoo.environment import describe, resolve_device
 from zoo.executors import LocalExecutor
 from zoo.metrics import cell_metrics
 from zoo.optimizer import Context
 from zoo.progress import LiveProgress
-from zoo.registry import Registry
+from zoo.registry import Registry, default_registry
 from zoo.store import Store
 
 
@@ -29,6 +31,27 @@ from zoo.store import Store
 class CellResult:
     metrics: dict
     params: torch.Tensor | None
+
+
+@dataclass
+class CellWork:
+    """Runs one cell. The local executor calls it in this process; a remote one ships :meth:`shippable`."""
+
+    device: str
+    keep_params: bool
+    data_root: str | None = None  # the manifest's or the command line's; another process must be told
+    registry: Registry | None = None  # None: build the default registry where the cell runs
+    progress: Callable | None = None
+
+    def __call__(self, cell: Cell) -> CellResult:
+        if self.data_root is not None:
+            set_data_root(self.data_root)
+        registry = self.registry or default_registry()
+        return run_cell(cell, registry, torch.device(self.device), self.keep_params, self.progress)
+
+    def shippable(self) -> "CellWork":
+        """A copy without what lives only in this process: the registry and the live progress."""
+        return CellWork(self.device, self.keep_params, self.data_root)
 
 
 def run_cell(cell: Cell, registry: Registry, device: torch.device, keep_params: bool = False, progress=None) -> CellResult:
@@ -86,24 +109,26 @@ def run(manifest, registry: Registry, store: Store, rerun: bool = False, executo
     hook.zoo_run_start(suite=manifest, cells=pending)
     bar = LiveProgress(len(pending), console)
 
-    def work(cell):
+    root = str(manifest.data_root) if manifest.data_root is not None else None
+    work = CellWork(str(device), manifest.keep_params, root, registry, bar.update)
+
+    def started(cell):
         hook.zoo_cell_start(cell=cell)
         bar.start_cell(cell)
-        return run_cell(cell, registry, device, manifest.keep_params, bar.update)
 
     try:
         with sigterm_as_interrupt(), bar:
-            for cell, result in executor.map(pending, work):
+            for cell, result in executor.map(pending, work, started):
                 if isinstance(result, Exception):
                     summary["failed"] += 1
                     message = f"[red]failed[/] {cell.describe()}: {type(result).__name__}: {result} ({blame(cell, registry)})"
                     hook.zoo_cell_error(cell=cell, error=result)
-                    bar.finish_cell(message)
+                    bar.finish_cell(cell, message)
                     continue
                 store.add(cell, result.metrics, env, result.params)
                 summary["done"] += 1
                 hook.zoo_cell_finish(cell=cell, record=result.metrics)
-                bar.finish_cell()
+                bar.finish_cell(cell, seconds=result.metrics["wall_time"])
     except KeyboardInterrupt:
         summary["interrupted"] = True
     finally:

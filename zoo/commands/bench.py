@@ -7,6 +7,8 @@ from rich.console import Console
 from zoo import manifest as manifests
 from zoo import reports, runner
 from zoo.commands.common import add_format, stdout_console, warn_load_errors
+from zoo.errors import ZooError
+from zoo.executors import EXECUTORS, LocalExecutor, RayExecutor
 from zoo.registry import default_registry
 from zoo.store import Store
 
@@ -24,6 +26,12 @@ def register(sub) -> None:
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), help="override suite.device")
     p.add_argument("--data-root", help="folder with offline datasets (overrides suite.data_root and ZOO_DATA_ROOT)")
     p.add_argument("--rerun", action="store_true", help="run cells again even if the store has them")
+    p.add_argument("--executor", choices=tuple(EXECUTORS), default="local",
+                   help="local: one cell after another in this process (default); ray: cells as Ray tasks, "
+                        "in parallel on this machine or a cluster (pip install 'zoo[distributed]')")
+    p.add_argument("--ray-address", metavar="ADDR",
+                   help="with --executor ray: the cluster to join (e.g. ray://head:10001); default: start a local one")
+    p.add_argument("--cpus-per-cell", type=int, default=1, metavar="N", help="with --executor ray: cores per cell (default 1)")
     add_format(p)
     p.set_defaults(handler=main)
 
@@ -36,9 +44,15 @@ def main(args) -> int:
                               data_root=args.data_root, only=args.only)
     if args.dry_run:
         return dry_run(manifest, err)
+    if args.executor == "ray":
+        if args.cpus_per_cell < 1:
+            raise ZooError(f"--cpus-per-cell must be at least 1, got {args.cpus_per_cell}")
+        executor = RayExecutor(args.ray_address, args.cpus_per_cell)
+    else:
+        executor = LocalExecutor()
     store = Store(manifest.store)
     try:
-        summary = runner.run(manifest, registry, store, rerun=args.rerun, console=err)
+        summary = runner.run(manifest, registry, store, rerun=args.rerun, executor=executor, console=err)
         err.print(
             f"{summary['done']} cells run, {summary['skipped']} already in {manifest.store}, "
             f"{summary['failed']} failed" + (" — interrupted, run again to resume" if summary["interrupted"] else "")

@@ -1,0 +1,50 @@
+"""The same manifest gives the same stored results in this process and on Ray workers."""
+
+import json
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO, run_zoo
+
+MANIFEST = Path(__file__).parent / "manifests" / "two_executors.toml"
+
+
+def test_ray_workers_store_exactly_what_the_local_executor_stores(tmp_path, shared_data):
+    results = {}
+    for executor in ("local", "ray"):
+        out = run_zoo("bench", MANIFEST, "--executor", executor, "--store", tmp_path / f"{executor}.sqlite",
+                      "--format", "json")
+        assert out.returncode == 0, out.stderr
+        assert re.search(r"10 cells run, 0 already in .*, 0 failed", " ".join(out.stderr.split())), out.stderr
+        results[executor] = json.loads(out.stdout)
+    assert results["ray"] == results["local"]
+    mnist = next(t for t in results["ray"] if t["title"].startswith("mnist-folder"))
+    assert mnist["rows"][0][1]["count"] == 6  # 3 accepted models x 2 seeds, drawn from the shared MNIST files
+
+
+def test_bad_cpus_per_cell_is_a_clear_error(tmp_path):
+    out = run_zoo("bench", MANIFEST, "--executor", "ray", "--cpus-per-cell", "0", "--store", tmp_path / "s.sqlite")
+    assert out.returncode == 2 and "--cpus-per-cell" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_sigterm_stops_a_ray_run_cleanly_and_keeps_every_finished_cell(tmp_path):
+    store = tmp_path / "s.sqlite"
+    command = [sys.executable, "-m", "zoo.cli", "bench", str(REPO / "benchmarks.toml"), "--executor", "ray",
+               "--store", str(store), "--only", "mnist-2class"]
+    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    finished = 0
+    for line in run.stderr:
+        finished += line.startswith("[")
+        if finished == 3:
+            run.send_signal(signal.SIGTERM)
+            break
+    rest = run.stderr.read()
+    assert run.wait(timeout=120) == 130, rest
+    assert "interrupted, run again to resume" in " ".join(rest.split())
+    finished += sum(line.startswith("[") for line in rest.splitlines())
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT count(*) FROM cells").fetchone()[0] == finished < 48
