@@ -65,6 +65,8 @@ def test_list_shows_builtins_with_origin_and_defaults():
     assert gc["origin"] == "built-in" and gc["params"]["radius"] == 1.0
     assert {"linear", "mlp", "lenet"} <= {s["name"] for s in listing["model"]}
     assert {"mnist", "kink", "slab"} <= {s["name"] for s in listing["task"]}
+    text = " ".join(run_zoo("list", "optimizer").stdout.split())
+    assert "guess_check (built-in)" in text and 'engine = "fast"' in text and "steer = true" in text
 
 
 def _counts(tables, title):

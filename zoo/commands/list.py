@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from rich.table import Table
+from rich.markup import escape
+from rich.padding import Padding
+from rich.text import Text
 
 from zoo.commands.common import stdout_console, warn_load_errors
 from zoo.registry import KINDS, default_registry
@@ -29,11 +31,24 @@ def main(args) -> int:
         return 0
     warn_load_errors(registry, console)
     for kind in kinds:
-        table = Table(title=f"{kind}s", title_justify="left")
-        for col in ("name", "origin", "parameters (defaults)", "summary"):
-            table.add_column(col)
+        console.print(f"[bold underline]{kind}s[/]")
         for spec in registry.specs(kind):
-            params = ", ".join(f"{k}={v!r}" for k, v in spec.params.items()) or "–"
-            table.add_row(spec.name, spec.origin, params, spec.summary)
-        console.print(table)
+            # one block per plugin: reads at any terminal width, and the parameters paste into a manifest
+            console.print(f"[bold]{spec.name}[/] [dim]({spec.origin})[/]  {escape(spec.summary)}")
+            params = ", ".join(f"{k} = {toml_value(v)}" for k, v in spec.params.items()) or "no parameters"
+            console.print(Padding(Text(params, style="cyan"), (0, 0, 0, 2)))
+            console.print()
     return 0
+
+
+def toml_value(value) -> str:
+    """A default as a manifest would spell it; ``None`` means the plugin takes any value."""
+    if value is None:
+        return "(any)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return repr(value)
