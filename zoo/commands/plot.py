@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zoo import plotting, reports, slab
 from rich.console import Console
+
+from zoo import plotting, reports, slab
 
 from zoo.commands.common import add_format, stdout_console
 from zoo.errors import ZooError
@@ -30,6 +31,8 @@ def register(sub) -> None:
     p.add_argument("--out", metavar="DIR", help="folder for the figures (default: figures/ beside the store)")
     p.add_argument("--kind", action="append", choices=list(plotting.KINDS),
                    help="figure kind (repeatable); default: accuracy, volume and the model figure that fits each bench's task")
+    p.add_argument("--all", action="store_true",
+                   help="use every stored cell, also those superseded by a newer cell at the same matrix point")
     add_format(p)
     p.set_defaults(handler=main)
 
@@ -48,6 +51,12 @@ def main(args) -> int:
         records = store.records(args.bench)
         if not records:
             raise ZooError(f"{args.store}: no finished cells" + (f" for bench {', '.join(args.bench)}" if args.bench else ""))
+        if not args.all:
+            records, superseded = reports.latest(records)
+            if superseded:
+                Console(stderr=True, highlight=False).print(
+                    f"{superseded} older cells left out: a newer cell with other parameters holds the same matrix point "
+                    "(--all draws them too)")
         for rs in group(records, lambda r: r["bench"]).values():
             for kind in args.kind or default_kinds(rs):
                 written += plotting.figure_kind(kind)(store, rs, out)
