@@ -3,7 +3,10 @@
 import torch
 
 from local_search_support import KINK, LENET, MNIST_PAIR, NEVER, TINY_MLP, assert_monotone, assert_reproducible, run_recorded
-from zoo.optimizers.pattern_search import CoordinateMoves
+from zoo.models.lenet import LeNet
+from zoo.optimizer import Context
+from zoo.optimizers.pattern_search import CoordinateMoves, PatternSearch
+from zoo.tasks.mnist import MNIST
 
 
 def test_a_pass_visits_every_signed_coordinate_once():
@@ -65,3 +68,34 @@ def test_restarts_report_every_final_point():
     outcome, _, net, _ = run_recorded("pattern_search", KINK, {"name": "mlp", "hidden": 8}, n=8, population=20, restarts=3)
     assert outcome.params.shape == (3, net.num_params) and len(outcome.test_acc) == 3
     assert outcome.counters["tested"] == 3 and outcome.counters["accepted"] == sum(a == 1.0 for a in outcome.train_acc)
+
+
+def test_lenet_head_on_shared_features_matches_the_full_forward_pass():
+    for shape, classes in (((1, 28, 28), 10), ((3, 32, 32), 2)):
+        model = LeNet(shape, classes, width=1.0)
+        gen = torch.Generator().manual_seed(3)
+        point = model.init_uniform(1, 1.0, gen)
+        heads = point.repeat(5, 1)
+        heads[:, model.head_start:] = model.init_uniform(5, 1.0, gen)[:, model.head_start:]
+        x = torch.randn(7, *shape, generator=gen)
+        full = model.forward(heads, x)
+        shared = model.head(heads, model.features(point, x)[0])
+        torch.testing.assert_close(shared, full, rtol=1e-5, atol=1e-5 * float(full.abs().max()))
+
+
+def test_shared_features_follow_the_full_forward_path_step_for_step(mnist_root):
+    """Pattern search with the feature stage computed once per point makes the same moves as without it."""
+    problem = MNIST("all").sample(30, 0)
+    results = []
+    for shared in (True, False):
+        model = LeNet(problem.input_shape, 10, width=1.0)
+        if not shared:
+            model.head_start = None  # every candidate through model.forward
+        search = PatternSearch(population=60, max_steps=25)
+        results.append(search.run(problem, model, Context(seed=5, keep_params=True)))
+    fast, full = results
+    assert fast.counters["steps"] == full.counters["steps"] == 25
+    assert fast.counters["forward_evals"] == full.counters["forward_evals"]
+    assert fast.counters["head_evals"] > 0.8 * fast.counters["forward_evals"] and full.counters["head_evals"] == 0
+    assert torch.equal(fast.params, full.params)
+    assert fast.test_acc == full.test_acc

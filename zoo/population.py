@@ -73,6 +73,19 @@ class PopulationModel:
         """Logits ``[M, N, C]`` of every model on every input ``x[N, *input_shape]``."""
         raise NotImplementedError
 
+    # Optional: a split into a feature stage and a head. Models that agree on the
+    # columns before ``head_start`` have the same features, so a search whose
+    # candidates differ from one point only in the head computes the features once.
+    head_start: int | None = None
+
+    def features(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Features ``[M, N, F]`` (only with ``head_start``)."""
+        raise NotImplementedError
+
+    def head(self, theta: torch.Tensor, shared: torch.Tensor) -> torch.Tensor:
+        """Logits ``[M, N, C]`` from features ``shared[N, F]`` that every model in ``theta`` has."""
+        raise NotImplementedError
+
     def norm_scale(self, theta: torch.Tensor) -> torch.Tensor:
         """Per-model divisor ``[M]`` of the logits for the normalized loss."""
         raise NotImplementedError

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from zoo.hookspecs import hookimpl
-from zoo.models.layers import dense
+from zoo.models.layers import dense, dense_shared
 from zoo.population import ParamBlock, PopulationModel, frobenius
 from zoo.registry import PluginSpec
 
@@ -34,6 +34,7 @@ class LeNet(PopulationModel):
         flat = c2 * side * side
         self.input_shape, self.num_classes = tuple(input_shape), num_classes
         self.sizes = (channels, c1, c2, side)
+        self.head_start = c1 * channels * 25 + c1 + c2 * c1 * 25 + c2  # the dense layers follow the convolutions
         self.blocks = (
             ParamBlock("conv1_w", (c1, channels, 5, 5), channels * 25, True),
             ParamBlock("conv1_b", (c1,), channels * 25, False),
@@ -62,6 +63,12 @@ class LeNet(PopulationModel):
     def forward(self, theta, x):
         p = self.unflatten(theta)
         h = torch.relu(dense(self.features(theta, x), p["fc1_w"], p["fc1_b"]))
+        h = torch.relu(dense(h, p["fc2_w"], p["fc2_b"]))
+        return dense(h, p["fc3_w"], p["fc3_b"])
+
+    def head(self, theta, shared):
+        p = self.unflatten(theta)
+        h = torch.relu(dense_shared(shared, p["fc1_w"], p["fc1_b"]))
         h = torch.relu(dense(h, p["fc2_w"], p["fc2_b"]))
         return dense(h, p["fc3_w"], p["fc3_b"])
 
