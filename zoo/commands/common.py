@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
+from zoo import reports
 from zoo.reports import FORMATS
 
 
@@ -19,3 +20,15 @@ def stdout_console() -> Console:
 def warn_load_errors(registry, console: Console) -> None:
     for package, message in registry.load_errors:
         console.print(f"[yellow]warning:[/] plugin {package}: {message}")
+
+
+def newest_cells(records: list[dict], keep_all: bool) -> list[dict]:
+    """The newest cell per matrix point unless ``--all``; says on stderr how many were left out."""
+    if keep_all:
+        return records
+    records, superseded = reports.latest(records)
+    if superseded:
+        Console(stderr=True, highlight=False).print(
+            f"{superseded} older cells left out: a newer cell with other parameters holds the same matrix point "
+            "(--all keeps them)")
+    return records

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from zoo import plotting, reports, slab
 
-from zoo.commands.common import add_format, stdout_console
+from zoo.commands.common import add_format, newest_cells, stdout_console
 from zoo.errors import ZooError
 from zoo.reports.bins import group
 from zoo.store import Store
@@ -51,12 +51,7 @@ def main(args) -> int:
         records = store.records(args.bench)
         if not records:
             raise ZooError(f"{args.store}: no finished cells" + (f" for bench {', '.join(args.bench)}" if args.bench else ""))
-        if not args.all:
-            records, superseded = reports.latest(records)
-            if superseded:
-                Console(stderr=True, highlight=False).print(
-                    f"{superseded} older cells left out: a newer cell with other parameters holds the same matrix point "
-                    "(--all draws them too)")
+        records = newest_cells(records, args.all)
         for rs in group(records, lambda r: r["bench"]).values():
             for kind in args.kind or default_kinds(rs):
                 written += plotting.figure_kind(kind)(store, rs, out)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-
 from zoo import reports
-from zoo.commands.common import add_format, stdout_console
+from zoo.commands.common import add_format, newest_cells, stdout_console
 from zoo.errors import ZooError
 from zoo.store import Store
 
@@ -29,11 +27,6 @@ def main(args) -> int:
         store.close()
     if not records:
         raise ZooError(f"{args.store}: no finished cells" + (f" for bench {', '.join(args.bench)}" if args.bench else ""))
-    if not args.all:
-        records, superseded = reports.latest(records)
-        if superseded:
-            Console(stderr=True, highlight=False).print(
-                f"{superseded} older cells left out: a newer cell with other parameters holds the same matrix point "
-                "(--all pools them)")
+    records = newest_cells(records, args.all)
     reports.render(reports.tables_for(records), args.format, stdout_console())
     return 0
