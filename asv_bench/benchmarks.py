@@ -1,4 +1,4 @@
-"""Guess & Check throughput and the SGD population step, tracked across commits.
+"""Guess & Check throughput, the SGD population step and a pattern-search round, tracked across commits.
 
 MNIST comes from the data root (``ZOO_DATA_ROOT``) when it holds MNIST, else
 from the subset embedded in the package, so the benchmarks run offline.
@@ -11,6 +11,7 @@ from zoo.models.lenet import LeNet
 from zoo.models.mlp import MLP
 from zoo.optimizer import Context
 from zoo.optimizers.gradient import GradientBaseline
+from zoo.optimizers.pattern_search import PatternSearch
 from zoo.tasks.mnist import MNIST
 from zoo.tasks.toys import Toy2D, sample_kink
 
@@ -71,3 +72,18 @@ class SGDPopulationStep:
 
     def time_population_step(self):
         self.sgd.train(self.theta, self.problem, self.model, self.ctx, self.gen, {"steps": 0})
+
+
+class PatternSearchSteps:
+    """Ten pattern-search steps of 99 candidates, LeNet width 1 on 100 ten-class MNIST samples (Table 4)."""
+
+    timeout = 300
+
+    def setup(self):
+        self.problem = MNIST("all").sample(100, 0)
+        self.model = LeNet(self.problem.input_shape, 10, width=1.0)
+        self.search = PatternSearch(population=99, max_steps=10)
+        self.time_ten_steps()  # the first pass compiles oneDNN kernels
+
+    def time_ten_steps(self):
+        self.search.run(self.problem, self.model, Context(seed=0))

@@ -15,7 +15,8 @@ sys.path.insert(0, str(REPO))
 
 from asv_bench import benchmarks  # noqa: E402
 
-SUITES = [benchmarks.GuessCheckLeNet, benchmarks.GuessCheckKink, benchmarks.SGDPopulationStep]
+SUITES = [benchmarks.GuessCheckLeNet, benchmarks.GuessCheckKink, benchmarks.SGDPopulationStep,
+          benchmarks.PatternSearchSteps]
 
 
 def combinations(suite):
