@@ -26,9 +26,11 @@ def test_ray_workers_store_exactly_what_the_local_executor_stores(tmp_path, shar
     assert mnist["rows"][0][1]["count"] == 6  # 3 accepted models x 2 seeds, drawn from the shared MNIST files
 
 
-def test_bad_cpus_per_cell_is_a_clear_error(tmp_path):
-    out = run_zoo("bench", MANIFEST, "--executor", "ray", "--cpus-per-cell", "0", "--store", tmp_path / "s.sqlite")
-    assert out.returncode == 2 and "--cpus-per-cell" in out.stderr and "Traceback" not in out.stderr
+def test_bad_ray_settings_are_clear_errors_before_anything_runs(tmp_path):
+    for flags, named in ((["--cpus-per-cell", "0"], "--cpus-per-cell"), (["--ray-address", "nonsense"], "--ray-address nonsense")):
+        out = run_zoo("bench", MANIFEST, "--executor", "ray", *flags, "--store", tmp_path / "s.sqlite")
+        assert out.returncode == 2 and named in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert not (tmp_path / "s.sqlite").exists()
 
 
 def test_sigterm_stops_a_ray_run_cleanly_and_keeps_every_finished_cell(tmp_path):

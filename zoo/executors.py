@@ -47,19 +47,26 @@ class RayExecutor:
             import ray
         except ImportError:
             raise ZooError("--executor ray needs Ray: pip install 'zoo[distributed]'") from None
-        self.ray, self.address, self.cpus = ray, address, cpus
-
-    def map(self, cells: Iterable, work: Callable, started: Callable = lambda cell: None) -> Iterator[tuple]:
-        ray = self.ray
-        if not ray.is_initialized():
-            handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+        self.ray, self.cpus = ray, cpus
+        if ray.is_initialized():
+            return
+        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:  # connect before any cell starts, so a bad address is a message, not a failed run
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        except Exception as error:
+            raise ZooError(f"--ray-address {address}: cannot start or join a Ray cluster ({error}); "
+                           "give the head's address (e.g. ray://head:10001) or leave it out for a local one") from None
+        finally:
             for sig, handler in handlers.items():  # Ray's own would abort the process: keep the runner's clean stop
                 if handler is not None:
                     signal.signal(sig, handler)
-        gpus = 1 if getattr(work, "device", "cpu").startswith("cuda") else 0
+
+    def map(self, cells: Iterable, work, started: Callable = lambda cell: None) -> Iterator[tuple]:
+        """``work`` is a :class:`zoo.runner.CellWork`: its shippable copy goes to the workers."""
+        ray = self.ray
+        gpus = 1 if work.device.startswith("cuda") else 0
         remote = ray.remote(num_cpus=self.cpus, num_gpus=gpus, max_retries=0)(_call)
-        shipped = work.shippable() if hasattr(work, "shippable") else work
+        shipped = work.shippable()
         futures = {}
         for cell in cells:
             futures[remote.remote(shipped, cell)] = cell

@@ -11,7 +11,6 @@ from pathlib import Path
 from rich.console import Console
 
 from zoo import plotting, reports, slab
-
 from zoo.commands.common import add_format, newest_cells, stdout_console
 from zoo.errors import ZooError
 from zoo.reports.bins import group

@@ -34,7 +34,6 @@ class LeNet(PopulationModel):
         flat = c2 * side * side
         self.input_shape, self.num_classes = tuple(input_shape), num_classes
         self.sizes = (channels, c1, c2, side)
-        self.head_start = c1 * channels * 25 + c1 + c2 * c1 * 25 + c2  # the dense layers follow the convolutions
         self.blocks = (
             ParamBlock("conv1_w", (c1, channels, 5, 5), channels * 25, True),
             ParamBlock("conv1_b", (c1,), channels * 25, False),
@@ -47,6 +46,7 @@ class LeNet(PopulationModel):
             ParamBlock("fc3_w", (num_classes, f2), f2, True),
             ParamBlock("fc3_b", (num_classes,), f2, False),
         )
+        self.head_start = sum(block.numel for block in self.blocks[:4])  # the dense layers follow the convolutions
 
     def features(self, theta, x):
         """Flattened conv features ``[M, N, c2*side*side]``."""

@@ -173,8 +173,8 @@ class SharedFeatures:
         same = (candidates[:, :k] == point[:, :k]).all(1) if k is not None else None
         if same is None or not bool(same.any()):
             return self.model.forward(candidates, self.x), None
-        if self.point is None or not torch.equal(self.point, point):
-            self.point, self.features = point.clone(), self.model.features(point, self.x)[0]
+        if self.point is not point:  # the search replaces the point object when it moves
+            self.point, self.features = point, self.model.features(point, self.x)[0]
         head = self.model.head(torch.cat([point, candidates[same]]), self.features)
         self.head_evals += len(head) - 1
         if bool(same.all()):

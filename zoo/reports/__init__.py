@@ -71,13 +71,11 @@ def latest(records: list[dict]) -> tuple[list[dict], int]:
     parameters change, the old cells stay in the store under new ids; pooling
     them with the new ones would mix two experiments in one mean.
     """
-    newest: dict[str, dict] = {}
-    for record in records:  # insertion order, so a later record wins
-        point = json.dumps([record["bench"], record["label"], record["n"], record["bin"], record["seed"], record["axes"]],
-                           sort_keys=True)
-        newest.pop(point, None)
-        newest[point] = record
-    kept = sorted(newest.values(), key=records.index)
+    newest: dict[str, int] = {}
+    for i, record in enumerate(records):  # insertion order, so a later record wins
+        point = [record["bench"], record["label"], record["n"], record["bin"], record["seed"], record["axes"]]
+        newest[json.dumps(point, sort_keys=True)] = i
+    kept = [records[i] for i in sorted(newest.values())]
     return kept, len(records) - len(kept)
 
 
