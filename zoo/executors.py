@@ -72,16 +72,14 @@ class RayExecutor:
             futures[remote.remote(shipped, cell)] = cell
             started(cell)
         pending = list(futures)
-        try:
-            while pending:
-                (ref,), pending = ray.wait(pending, num_returns=1)
-                try:
-                    yield futures[ref], ray.get(ref)
-                except ray.exceptions.RayTaskError as error:  # the cell raised on its worker
-                    yield futures[ref], error.cause if isinstance(error.cause, Exception) else error
-        finally:
-            for ref in pending:  # an interrupted run leaves nothing running on the cluster
-                ray.cancel(ref, force=True)
+        # No cancelling on an interrupt: Ray kills a job's tasks when its driver exits, and
+        # force-cancelling tasks that are finishing at that moment can crash Ray's core worker.
+        while pending:
+            (ref,), pending = ray.wait(pending, num_returns=1)
+            try:
+                yield futures[ref], ray.get(ref)
+            except ray.exceptions.RayTaskError as error:  # the cell raised on its worker
+                yield futures[ref], error.cause if isinstance(error.cause, Exception) else error
 
 
 def _call(work, cell):
