@@ -97,3 +97,38 @@ def test_default_init_bounds_follow_fan_in():
         values = views[block.name]
         assert values.abs().max() <= bound
         assert values.abs().max() > 0.9 * bound
+
+
+@pytest.mark.parametrize("model", [Linear((1, 28, 28), 2), MLP((2,), 2, hidden=20, layers=2), MLP((784,), 10, hidden=7)],
+                         ids=["linear", "mlp-2-layers", "mlp-784-7-10"])
+def test_regular_init_bounds_weights_by_fan_out_and_biases_by_one(model):
+    theta = model.init_regular(256, torch.Generator().manual_seed(0))
+    views = model.unflatten(theta)
+    for block in model.blocks:
+        values = views[block.name]
+        is_weight = values.dim() == 3  # [M, out, in]
+        bound = 1 / math.sqrt(values.shape[1]) if is_weight else 1.0
+        assert values.abs().max() <= bound, block.name
+        assert values.abs().max() > 0.9 * bound, block.name  # fan-in would give 1/sqrt(in), far below for 784 inputs
+
+
+def test_regular_init_of_lenet_is_pytorch_s_default_as_in_the_reference():
+    model = LeNet((1, 28, 28), 2, 0.5)
+    regular = model.init_regular(8, torch.Generator().manual_seed(3))
+    assert torch.equal(regular, model.init_default(8, torch.Generator().manual_seed(3)))
+
+
+@pytest.mark.parametrize("init", ["uniform", "default", "regular"])
+def test_an_optimizer_s_init_parameter_names_the_rule(init):
+    from zoo.registry import default_registry
+
+    model = MLP((2,), 2, hidden=5)
+    rule = {"uniform": lambda g: model.init_uniform(4, 2.0, g), "default": lambda g: model.init_default(4, g),
+            "regular": lambda g: model.init_regular(4, g)}[init]
+    assert torch.equal(model.initial(init, 4, 2.0, torch.Generator().manual_seed(1)), rule(torch.Generator().manual_seed(1)))
+    for name in ("sgd", "pattern_search"):
+        spec = default_registry().get("optimizer", name)
+        assert spec.check_params({"init": init}) == []
+        assert spec.build(init=init).init == init
+    with pytest.raises(ValueError, match="init must be one of"):
+        model.initial("sphere", 4, 1.0)

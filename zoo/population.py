@@ -15,6 +15,10 @@ from dataclasses import dataclass
 
 import torch
 
+# Starting-point rules an optimizer can name: U[-radius, radius] for every parameter (Guess & Check's),
+# PyTorch's layer default (1/sqrt(fan_in)), or the reference implementation's "regular" rule.
+INITS = ("uniform", "default", "regular")
+
 
 @dataclass(frozen=True)
 class ParamBlock:
@@ -64,10 +68,33 @@ class PopulationModel:
 
     def init_default(self, m: int, generator: torch.Generator | None = None, device="cpu") -> torch.Tensor:
         """PyTorch's default layer initialization: U[-1/sqrt(fan_in), 1/sqrt(fan_in)] per block."""
+        return self.init_bounded(m, [1.0 / math.sqrt(b.fan_in) for b in self.blocks], generator, device)
+
+    def init_regular(self, m: int, generator: torch.Generator | None = None, device="cpu") -> torch.Tensor:
+        """The reference implementation's "regular" initialization.
+
+        Its linear and MLP models override this (weights by fan-out, biases
+        U[-1, 1]); for any other architecture the reference resets its layers
+        to PyTorch's default, so that is what this gives.
+        """
+        return self.init_default(m, generator, device)
+
+    def init_bounded(self, m: int, bounds, generator: torch.Generator | None = None, device="cpu") -> torch.Tensor:
+        """Every parameter of block i i.i.d. U[-bounds[i], bounds[i]] (one bound per block, in order)."""
         theta = torch.empty(m, self.num_params, device=device)
         theta.uniform_(-1.0, 1.0, generator=generator)
-        bounds = torch.cat([torch.full((b.numel,), 1.0 / math.sqrt(b.fan_in)) for b in self.blocks]).to(device)
-        return theta.mul_(bounds)
+        scale = torch.cat([torch.full((b.numel,), float(bound)) for b, bound in zip(self.blocks, bounds, strict=True)])
+        return theta.mul_(scale.to(device))
+
+    def initial(self, init: str, m: int, radius: float, generator: torch.Generator | None = None, device="cpu") -> torch.Tensor:
+        """``m`` starting points by the rule an optimizer's ``init`` parameter names (one of :data:`INITS`)."""
+        if init == "uniform":
+            return self.init_uniform(m, radius, generator, device)
+        if init == "default":
+            return self.init_default(m, generator, device)
+        if init == "regular":
+            return self.init_regular(m, generator, device)
+        raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
 
     def forward(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Logits ``[M, N, C]`` of every model on every input ``x[N, *input_shape]``."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 
@@ -24,3 +26,13 @@ def dense_shared(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Ten
 def dense(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Per-model dense layer: ``x[M, N, d]`` -> ``[M, N, out]``."""
     return torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))
+
+
+def fan_out_bounds(blocks) -> list[float]:
+    """The reference's "regular" rule for dense layers: weights ``[out, in]`` within 1/sqrt(out), biases within 1.
+
+    The reference stores a dense weight as ``[in, out]`` and bounds it by
+    1/sqrt of its last dimension, the layer's output width (PyTorch's default
+    uses the input width); its biases are drawn from U[-1, 1].
+    """
+    return [1.0 / math.sqrt(block.shape[0]) if block.in_norm else 1.0 for block in blocks]

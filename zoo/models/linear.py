@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from zoo.hookspecs import hookimpl
-from zoo.models.layers import dense_shared
+from zoo.models.layers import dense_shared, fan_out_bounds
 from zoo.population import ParamBlock, PopulationModel, frobenius
 from zoo.registry import PluginSpec
 
@@ -20,6 +20,10 @@ class Linear(PopulationModel):
             ParamBlock("weight", (num_classes, d), d, True),
             ParamBlock("bias", (num_classes,), d, False),
         )
+
+    def init_regular(self, m, generator=None, device="cpu"):
+        """The reference's "regular" rule: weights U[-1/sqrt(fan_out), 1/sqrt(fan_out)], biases U[-1, 1]."""
+        return self.init_bounded(m, fan_out_bounds(self.blocks), generator, device)
 
     def forward(self, theta, x):
         p = self.unflatten(theta)

@@ -7,7 +7,7 @@ import math
 import torch
 
 from zoo.hookspecs import hookimpl
-from zoo.models.layers import dense, dense_shared
+from zoo.models.layers import dense, dense_shared, fan_out_bounds
 from zoo.population import ParamBlock, PopulationModel, frobenius
 from zoo.registry import PluginSpec
 
@@ -25,6 +25,10 @@ class MLP(PopulationModel):
             blocks += [ParamBlock(f"w{i}", (d_out, d_in), d_in, True), ParamBlock(f"b{i}", (d_out,), d_in, False)]
         self.blocks = tuple(blocks)
         self.depth = len(widths) - 1
+
+    def init_regular(self, m, generator=None, device="cpu"):
+        """The reference's "regular" rule: weights U[-1/sqrt(fan_out), 1/sqrt(fan_out)], biases U[-1, 1]."""
+        return self.init_bounded(m, fan_out_bounds(self.blocks), generator, device)
 
     def forward(self, theta, x):
         p = self.unflatten(theta)

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from zoo.evaluate import accepted, fit_and_loss
 from zoo.hookspecs import hookimpl
 from zoo.optimizer import Outcome
+from zoo.population import INITS
 from zoo.registry import PluginSpec
 
 ALGORITHMS = {
@@ -27,7 +28,6 @@ ALGORITHMS = {
     "adam": lambda params, lr, momentum, wd: torch.optim.Adam(params, lr=lr, weight_decay=wd),
     "rmsprop": lambda params, lr, momentum, wd: torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=wd),
 }
-INITS = ("uniform", "default")
 
 
 class GradientBaseline:
@@ -52,10 +52,7 @@ class GradientBaseline:
         n_found = 0
         while n_found < self.target and trained < self.max_models:
             m = min(self.population, self.max_models - trained)
-            if self.init == "uniform":
-                theta = model.init_uniform(m, self.radius, gen, device=ctx.device)
-            else:
-                theta = model.init_default(m, gen, device=ctx.device)
+            theta = model.initial(self.init, m, self.radius, gen, device=ctx.device)
             theta = self.train(theta, problem, model, ctx, gen, counters)
             trained += m
             with torch.no_grad():

@@ -27,9 +27,9 @@ import torch
 
 from zoo.evaluate import accepted, accuracy, fit_and_loss, normalized_loss
 from zoo.optimizer import Outcome
+from zoo.population import INITS
 
 OBJECTIVES = ("normalized", "cross_entropy")
-INITS = ("uniform", "default")
 SAMPLE_BUDGET = 4096  # models x samples per forward pass; bounds activation memory, not results
 
 
@@ -103,10 +103,7 @@ class LocalSearch:
     def search(self, problem, model, ctx, init_gen, move_gen, counters, start) -> torch.Tensor:
         """One search from a fresh initial point; returns the final point ``[1, P]``."""
         x, y = problem.x_train, problem.y_train
-        if self.init == "uniform":
-            point = model.init_uniform(1, self.radius, init_gen, device=ctx.device)
-        else:
-            point = model.init_default(1, init_gen, device=ctx.device)
+        point = model.initial(self.init, 1, self.radius, init_gen, device=ctx.device)
         acc, loss, norm_loss = self.score(model, model.forward(point, x), point, y)
         moves, evals, steps = self.moves(model.num_params, move_gen), 1, 0
         per_round, chunk = self.candidates_per_round(len(y)), max(1, SAMPLE_BUDGET // len(y))
