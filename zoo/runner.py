@@ -8,6 +8,7 @@ failing plugin and the run goes on.
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ import torch
 from zoo.cells import Cell
 from zoo.data import set_data_root
 from zoo.environment import describe, resolve_device
+from zoo.errors import ZooError
 from zoo.executors import LocalExecutor
 from zoo.metrics import cell_metrics
 from zoo.optimizer import Context
@@ -80,6 +82,28 @@ def blame(cell: Cell, registry: Registry) -> str:
     return "; ".join(parts) or "built-in plugins"
 
 
+def check_data(cells: list[Cell], registry: Registry) -> None:
+    """Draw each distinct task's largest training set once, before any cell runs.
+
+    Missing, damaged or refused data, or a training set larger than the data
+    holds, is bad input (exit 2) found now, not the same failure of every cell.
+    """
+    largest: dict[str, Cell] = {}
+    for cell in cells:
+        key = json.dumps([cell.task.name, cell.task.params], sort_keys=True, default=repr)
+        if key not in largest or cell.n > largest[key].n:
+            largest[key] = cell
+    for cell in largest.values():
+        origin = registry.get("task", cell.task.name).origin
+        try:
+            registry.get("task", cell.task.name).build(**cell.task.params).sample(cell.n, cell.seed)
+        except ZooError as error:
+            raise ZooError(f"bench {cell.bench}: task {cell.task.name!r}: {error}") from None
+        except Exception as error:  # a task plugin's own exception: still the data, before any cell
+            raise ZooError(f"bench {cell.bench}: task {cell.task.name!r} ({origin}) cannot draw n={cell.n} "
+                           f"with seed {cell.seed}: {type(error).__name__}: {error}") from None
+
+
 @contextmanager
 def sigterm_as_interrupt():
     """Treat SIGTERM like Ctrl-C so a killed run stops between commits, cleanly."""
@@ -105,6 +129,7 @@ def run(manifest, registry: Registry, store: Store, rerun: bool = False, executo
     done = set() if rerun else store.done_ids()
     pending = [c for c in cells if c.id not in done]
     summary = {"cells": len(cells), "skipped": len(cells) - len(pending), "done": 0, "failed": 0, "interrupted": False}
+    check_data(pending, registry)
     hook = registry.hook()
     hook.zoo_run_start(suite=manifest, cells=pending)
     bar = LiveProgress(len(pending), console)

@@ -14,13 +14,14 @@ root, which torchvision's ``CIFAR100(root, download=True)`` creates when
 
 from __future__ import annotations
 
-import pickle
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from zoo.data import data_root
+from zoo.data.plain_pickle import load_plain
+from zoo.errors import ZooError
 from zoo.fewshot.datasets import ImageSet, Source, resize, select_classes
 
 FOLDER = "cifar-100-python"
@@ -46,9 +47,11 @@ def find_folder(root: Path | None, download: bool) -> Path:
         if all((folder / name).is_file() for name in ("train", "test", "meta")):
             return folder
     if download and root is not None:
+        # torchvision downloads and checks the archive; its reader (an unrestricted unpickler) is not used
         from torchvision.datasets import CIFAR100
+        from torchvision.datasets.utils import download_and_extract_archive
 
-        CIFAR100(str(root), train=True, download=True)
+        download_and_extract_archive(CIFAR100.url, str(root), filename=CIFAR100.filename, md5=CIFAR100.tgz_md5)
         return root / FOLDER
     raise FileNotFoundError(
         f"no CIFAR-100 under data root {root}: need {FOLDER}/train, test and meta (the official Python release) in the "
@@ -57,20 +60,26 @@ def find_folder(root: Path | None, download: bool) -> Path:
 
 
 def _unpickle(path: Path) -> dict:
-    with open(path, "rb") as fh:
-        return pickle.load(fh, encoding="latin1")
+    return load_plain(path, encoding="latin1")  # never pickle.load: the file may come from a stranger
 
 
 @lru_cache(maxsize=1)
 def load_all(folder: Path) -> dict:
     """All 60,000 images with fine and coarse labels and the fine class names."""
     parts = [_unpickle(folder / name) for name in ("train", "test")]
-    return {
-        "images": np.concatenate([p["data"] for p in parts]).reshape(-1, 3, 32, 32),
-        "fine": np.concatenate([p["fine_labels"] for p in parts]).astype(np.int64),
-        "coarse": np.concatenate([p["coarse_labels"] for p in parts]).astype(np.int64),
-        "names": tuple(_unpickle(folder / "meta")["fine_label_names"]),
-    }
+    try:
+        data = {
+            "images": np.concatenate([np.asarray(p["data"], dtype=np.uint8) for p in parts]).reshape(-1, 3, 32, 32),
+            "fine": np.concatenate([p["fine_labels"] for p in parts]).astype(np.int64),
+            "coarse": np.concatenate([p["coarse_labels"] for p in parts]).astype(np.int64),
+            "names": tuple(str(n) for n in _unpickle(folder / "meta")["fine_label_names"]),
+        }
+    except (KeyError, ValueError, TypeError) as error:
+        raise ZooError(f"{folder}: not the CIFAR-100 Python release ({type(error).__name__}: {error}); "
+                       "replace it with the official files") from None
+    if not len(data["images"]) == len(data["fine"]) == len(data["coarse"]):
+        raise ZooError(f"{folder}: images and labels differ in number; replace it with the official files")
+    return data
 
 
 def _classes_cifar_fs(data: dict, split: str) -> list[str]:

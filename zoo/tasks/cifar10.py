@@ -14,6 +14,9 @@ Sources, chosen by the ``source`` parameter:
 - ``auto`` (default): ``folder`` when the data root holds CIFAR-10, else
   ``torchvision``.
 
+The pickles are read by :mod:`zoo.data.plain_pickle`, which rebuilds arrays,
+lists and strings and refuses anything else a crafted file might name.
+
 Images are decoded once, straight from the tarball's stream (no unpacked
 copy of 60,000 small files), and the arrays are cached under
 :func:`zoo.data.cache_dir`; later loads read the cache.
@@ -22,7 +25,6 @@ copy of 60,000 small files), and the arrays are cached under
 from __future__ import annotations
 
 import io
-import pickle
 import tarfile
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +33,7 @@ import numpy as np
 import torch
 
 from zoo.data import cached_arrays, data_root
+from zoo.data.plain_pickle import load_plain
 from zoo.errors import ZooError
 from zoo.hookspecs import hookimpl
 from zoo.registry import PluginSpec
@@ -110,10 +113,15 @@ def _read_pickles(path: Path) -> dict[str, np.ndarray]:
     def load(names):
         xs, ys = [], []
         for name in names:
-            with open(path / name, "rb") as fh:
-                batch = pickle.load(fh, encoding="bytes")
-            xs.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-            ys.append(np.asarray(batch[b"labels"], dtype=np.int64))
+            batch = load_plain(path / name)  # never pickle.load: the file may come from a stranger
+            try:
+                xs.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+                ys.append(np.asarray(batch[b"labels"], dtype=np.int64))
+            except (KeyError, ValueError, TypeError) as error:
+                raise ZooError(f"{path / name}: not a CIFAR-10 batch ({type(error).__name__}: {error}); "
+                               "replace it with the official release") from None
+            if len(xs[-1]) != len(ys[-1]):
+                raise ZooError(f"{path / name}: {len(xs[-1])} images but {len(ys[-1])} labels; replace it with the official release")
         return np.concatenate(xs), np.concatenate(ys)
 
     x_train, y_train = load([f"data_batch_{i}" for i in range(1, 6)])
@@ -143,16 +151,26 @@ def _load_pickles(path: Path) -> dict[str, np.ndarray]:
 
 
 def _load_torchvision(root: Path | None, download: bool) -> dict[str, np.ndarray]:
-    """torchvision checks (and downloads) ``cifar-10-batches-py``; the pickles are then read like a folder's."""
+    """torchvision downloads ``cifar-10-batches-py`` (checking its checksum); zoo reads the pickles itself.
+
+    torchvision's own reader unpickles without restriction, so it is never asked to read them.
+    """
     from torchvision.datasets import CIFAR10 as TorchvisionCIFAR10
+    from torchvision.datasets.utils import download_and_extract_archive
 
     if root is None:
         raise ZooError("source 'torchvision' needs a data root (--data-root, suite.data_root or ZOO_DATA_ROOT)")
-    try:
-        TorchvisionCIFAR10(str(root), train=True, download=download)
-    except RuntimeError as error:  # torchvision's "Dataset not found or corrupted"
-        raise ZooError(f"CIFAR-10 via torchvision under {root}: {error} (set download = true when online)") from None
-    return _load_pickles(Path(root) / PICKLES)
+    folder = Path(root) / PICKLES
+    if not (folder / "data_batch_1").is_file():
+        if not download:
+            raise ZooError(f"no CIFAR-10 under data root {root}: expected {TARBALL}, an ImageFolder tree or {PICKLES}/ "
+                           "(set download = true when online)")
+        try:
+            download_and_extract_archive(TorchvisionCIFAR10.url, str(root), filename=TorchvisionCIFAR10.filename,
+                                         md5=TorchvisionCIFAR10.tgz_md5)
+        except Exception as error:
+            raise ZooError(f"CIFAR-10 download into {root} failed ({type(error).__name__}: {error})") from None
+    return _load_pickles(folder)
 
 
 def channel_stats(images: np.ndarray) -> dict[str, np.ndarray]:
