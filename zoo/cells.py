@@ -23,6 +23,17 @@ class Component:
 
 @dataclass(frozen=True)
 class Cell:
+    """One point of the matrix: what a lifecycle hook's ``cell`` is.
+
+    ``suite`` and ``bench`` name where it comes from and ``report`` the
+    bench's layout; ``task``, ``model`` and ``optimizer`` are
+    :class:`Component` (plugin ``name``, fully resolved ``params``, the
+    optimizer's ``label``); ``n`` is the training-set size, ``loss_bin`` the
+    ``(lo, hi)`` bin or ``None``, ``seed`` the data seed and ``axes`` the
+    values of the bench's extra matrix axes. ``id`` is stable across runs;
+    ``describe()`` is the one-line text the progress display shows.
+    """
+
     suite: str
     bench: str
     report: str

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 import pluggy
@@ -35,14 +35,40 @@ BUILTIN_MODULES = (
 )
 
 
+class _Unset:
+    def __repr__(self):
+        return "<no default>"
+
+
+UNSET = _Unset()
+
+
+@dataclass(frozen=True)
+class Param:
+    """One manifest parameter, declared once: its default, what it means, and what it accepts.
+
+    ``types`` (a tuple of Python types) widens the accepted types beyond the
+    default's own; ``choices`` restricts the values. ``zoo list`` shows all of
+    it, and the manifest check enforces it.
+    """
+
+    default: Any = UNSET
+    help: str = ""
+    types: tuple | None = None
+    choices: tuple | None = None
+
+
 @dataclass(frozen=True)
 class PluginSpec:
     """What a plugin contributes: a named builder and its parameters.
 
-    ``params`` maps every accepted parameter to its default; the default's
-    type is the parameter's type (``None`` accepts anything, a float accepts
-    ints) unless ``types`` names the accepted Python types for that key.
-    ``choices`` optionally restricts string parameters.
+    ``params`` maps every accepted parameter to its default, or to a
+    :class:`Param` that also says what the parameter means (``help``), which
+    types it takes and which values it allows. After construction ``params``
+    holds plain defaults and ``help``, ``types`` and ``choices`` hold the rest,
+    so either spelling can be read the same way. A default's type is the
+    parameter's type (``None`` accepts anything, a float accepts ints) unless
+    ``types`` names the accepted Python types for that key.
     """
 
     name: str
@@ -52,6 +78,41 @@ class PluginSpec:
     choices: Mapping[str, tuple] = field(default_factory=dict)
     types: Mapping[str, tuple] = field(default_factory=dict)
     origin: str = "built-in"
+    help: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        params, helps, types, choices = {}, dict(self.help), dict(self.types), dict(self.choices)
+        for key, value in self.params.items():
+            if not isinstance(value, Param):
+                params[key] = value
+                continue
+            if value.default is UNSET:
+                raise TypeError(f"{self.name!r}: parameter {key!r} has no default")
+            params[key] = value.default
+            for target, given in ((helps, value.help), (types, value.types), (choices, value.choices)):
+                if given:
+                    target[key] = tuple(given) if isinstance(given, (list, tuple)) else given
+        for what, table in (("help", helps), ("types", types), ("choices", choices)):
+            unknown = sorted(set(table) - set(params))
+            if unknown:
+                raise TypeError(f"{self.name!r}: {what} names parameters it does not have: {', '.join(unknown)}")
+        for key, value in (("params", params), ("help", helps), ("types", types), ("choices", choices)):
+            object.__setattr__(self, key, value)
+
+    def param(self, key: str) -> Param:
+        """Everything declared about one parameter."""
+        return Param(self.params[key], self.help.get(key, ""), self.types.get(key), self.choices.get(key))
+
+    def type_name(self, key: str) -> str:
+        """The parameter's accepted type in words: ``int``, ``float``, ``str or list``, ``any``..."""
+        if key in self.types:
+            return " or ".join(t.__name__ for t in self.types[key])
+        default = self.params[key]
+        if default is None:
+            return "any"
+        if isinstance(default, (list, tuple)):
+            return "list"
+        return type(default).__name__
 
     def check_params(self, given: Mapping[str, Any]) -> list[tuple[str, str]]:
         """Return ``(key, problem)`` pairs for parameters that do not fit."""
@@ -136,7 +197,7 @@ class Registry:
                     self.load_errors.append((origin, f"{type(error).__name__}: {error}"))
                     continue
                 for spec in specs:
-                    spec = PluginSpec(**{**spec.__dict__, "origin": origin})
+                    spec = replace(spec, origin=origin)
                     if spec.name in self._specs[kind]:
                         other = self._specs[kind][spec.name].origin
                         self.load_errors.append((origin, f"{kind} {spec.name!r} is already registered by {other}; ignored"))

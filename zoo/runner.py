@@ -22,6 +22,7 @@ from zoo.data import set_data_root
 from zoo.environment import describe, resolve_device
 from zoo.errors import ZooError
 from zoo.executors import LocalExecutor
+from zoo.hookspecs import SuiteInfo
 from zoo.metrics import cell_metrics
 from zoo.optimizer import Context
 from zoo.progress import LiveProgress
@@ -131,7 +132,8 @@ def run(manifest, registry: Registry, store: Store, rerun: bool = False, executo
     summary = {"cells": len(cells), "skipped": len(cells) - len(pending), "done": 0, "failed": 0, "interrupted": False}
     check_data(pending, registry)
     hook = registry.hook()
-    hook.zoo_run_start(suite=manifest, cells=pending)
+    suite = SuiteInfo.of(manifest, device)
+    hook.zoo_run_start(suite=suite, cells=pending)
     bar = LiveProgress(len(pending), console)
 
     root = str(manifest.data_root) if manifest.data_root is not None else None
@@ -157,5 +159,5 @@ def run(manifest, registry: Registry, store: Store, rerun: bool = False, executo
     except KeyboardInterrupt:
         summary["interrupted"] = True
     finally:
-        hook.zoo_run_finish(suite=manifest, summary=summary)
+        hook.zoo_run_finish(suite=suite, summary=summary)
     return summary

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from rich.markup import escape
-from rich.padding import Padding
 from rich.text import Text
 
 from zoo.commands.common import stdout_console, warn_load_errors
@@ -25,20 +24,39 @@ def main(args) -> int:
     console = stdout_console()
     kinds = [args.kind] if args.kind else list(KINDS)
     if args.format == "json":
-        out = {kind: [{"name": s.name, "origin": s.origin, "params": dict(s.params), "summary": s.summary}
-                      for s in registry.specs(kind)] for kind in kinds}
+        out = {kind: [describe(spec) for spec in registry.specs(kind)] for kind in kinds}
         print(json.dumps(out, indent=2, default=str))
         return 0
     warn_load_errors(registry, console)
     for kind in kinds:
         console.print(f"[bold underline]{kind}s[/]")
         for spec in registry.specs(kind):
-            # one block per plugin: reads at any terminal width, and the parameters paste into a manifest
-            console.print(f"[bold]{spec.name}[/] [dim]({spec.origin})[/]  {escape(spec.summary)}")
-            params = ", ".join(f"{k} = {toml_value(v)}" for k, v in spec.params.items()) or "no parameters"
-            console.print(Padding(Text(params, style="cyan"), (0, 0, 0, 2)))
+            # one block per plugin, one line per parameter: the "key = default" part pastes into a manifest
+            console.print(f"[bold]{escape(spec.name)}[/] [dim]({escape(spec.origin)})[/]  {escape(spec.summary)}", soft_wrap=True)
+            if not spec.params:
+                console.print(Text("  no parameters", style="cyan"), soft_wrap=True)
+            settings = {key: f"{key} = {toml_value(value)}" for key, value in spec.params.items()}
+            width = max(map(len, settings.values()), default=0)
+            for key, setting in settings.items():
+                line = Text("  ") + Text(setting.ljust(width), style="cyan") + Text(f"  {spec.type_name(key)}", style="dim")
+                if spec.help.get(key):
+                    line += Text(f"  {spec.help[key]}")
+                if key in spec.choices:
+                    line += Text(f" (one of {', '.join(toml_value(c) for c in spec.choices[key])})", style="dim")
+                console.print(line, soft_wrap=True)
             console.print()
     return 0
+
+
+def describe(spec) -> dict:
+    """A plugin as data: ``params`` maps names to defaults, ``parameters`` says everything about each."""
+    parameters = {}
+    for key in spec.params:
+        param = spec.param(key)
+        parameters[key] = {"default": param.default, "type": spec.type_name(key), "help": param.help,
+                           "choices": list(param.choices) if param.choices else None}
+    return {"name": spec.name, "origin": spec.origin, "summary": spec.summary, "params": dict(spec.params),
+            "parameters": parameters}
 
 
 def toml_value(value) -> str:

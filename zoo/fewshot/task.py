@@ -40,7 +40,7 @@ from zoo.fewshot.datasets import SPLITS, load_split, source, sources
 from zoo.fewshot.episodes import sample_episode
 from zoo.fewshot.pretrain import embed, standardize
 from zoo.hookspecs import hookimpl
-from zoo.registry import PluginSpec
+from zoo.registry import Param, PluginSpec
 from zoo.task import Problem, Task
 
 FEATURES = ("pooled", "block1", "block2", "block3")
@@ -113,10 +113,20 @@ def zoo_tasks():
         PluginSpec(
             "fewshot",
             FewShot,
-            {"dataset": "omniglot", "checkpoint": "", "ways": 5, "queries": 15, "split": "novel", "features": "pooled",
-             "normalize": "centered", "device": "auto", "download": False},
+            {
+                "dataset": Param("omniglot", "the image dataset; the backbone must be pre-trained on it",
+                                 choices=tuple(sorted(sources()))),
+                "checkpoint": Param("", "the backbone file zoo pretrain wrote (relative: working directory, then data root)"),
+                "ways": Param(5, "classes per episode"),
+                "queries": Param(15, "query (test) images per class"),
+                "split": Param("novel", "the classes episodes are drawn from", choices=SPLITS),
+                "features": Param("pooled", "pooled: the pooled feature vector (fit with linear); blockK: the maps after "
+                                  "block K (fit with resnet12)", choices=FEATURES),
+                "normalize": Param("centered", "pooled features: centered on the base mean and scaled to unit length, "
+                                   "only scaled (l2), or raw", choices=NORMALIZE),
+                "device": Param("auto", "where the frozen backbone embeds the images", choices=DEVICES),
+                "download": Param(False, "fetch the dataset when it is missing (where the dataset allows)"),
+            },
             "N-way few-shot episodes on a frozen pre-trained ResNet-12 (n = support-set size, ways x shots)",
-            choices={"dataset": tuple(sorted(sources())), "split": SPLITS, "features": FEATURES, "normalize": NORMALIZE,
-                     "device": DEVICES},
         )
     ]

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from zoo.hookspecs import hookimpl
 from zoo.models.layers import dense, dense_shared
 from zoo.population import ParamBlock, PopulationModel, frobenius
-from zoo.registry import PluginSpec
+from zoo.registry import Param, PluginSpec
 
 WEIGHTS = ("conv1_w", "conv2_w", "fc1_w", "fc2_w", "fc3_w")
 
@@ -82,4 +82,4 @@ class LeNet(PopulationModel):
 
 @hookimpl
 def zoo_models():
-    return [PluginSpec("lenet", LeNet, {"width": 1.0}, "LeNet-5 with a width factor (1x28x28 or 3x32x32 input)")]
+    return [PluginSpec("lenet", LeNet, {"width": Param(1.0, "multiplies every layer's channels and units (0.5: LeNet-0.5)")}, "LeNet-5 with a width factor (1x28x28 or 3x32x32 input)")]

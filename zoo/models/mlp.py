@@ -9,7 +9,7 @@ import torch
 from zoo.hookspecs import hookimpl
 from zoo.models.layers import dense, dense_shared, fan_out_bounds
 from zoo.population import ParamBlock, PopulationModel, frobenius
-from zoo.registry import PluginSpec
+from zoo.registry import Param, PluginSpec
 
 
 class MLP(PopulationModel):
@@ -47,4 +47,4 @@ class MLP(PopulationModel):
 
 @hookimpl
 def zoo_models():
-    return [PluginSpec("mlp", MLP, {"hidden": 20, "layers": 1}, "fully connected ReLU network")]
+    return [PluginSpec("mlp", MLP, {"hidden": Param(20, "units per hidden layer"), "layers": Param(1, "hidden layers")}, "fully connected ReLU network")]

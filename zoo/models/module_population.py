@@ -26,14 +26,15 @@ import copy
 import inspect
 import math
 import threading
-from typing import Callable, Union
+from dataclasses import replace
+from typing import Callable, Mapping, Union
 
 import torch
 from torch import nn
 from torch.func import functional_call, vmap
 
 from zoo.population import ParamBlock, PopulationModel, frobenius
-from zoo.registry import PluginSpec
+from zoo.registry import UNSET, Param, PluginSpec
 
 Norm = Union[str, Callable[[dict], torch.Tensor]]
 NORMS = ("weights", "none")
@@ -109,18 +110,27 @@ def _fan_in(p: torch.Tensor) -> int:
     return math.prod(p.shape[1:]) if p.dim() >= 2 else p.shape[0]
 
 
-def module_model(name: str, factory: Callable[..., nn.Module], norm: Norm = "weights", summary: str = "") -> PluginSpec:
+def module_model(name: str, factory: Callable[..., nn.Module], norm: Norm = "weights", summary: str = "",
+                 params: Mapping[str, Param | str] | None = None) -> PluginSpec:
     """A model spec for ``factory(input_shape, num_classes, **params)``.
 
     The factory's keyword defaults are the model's parameters in a manifest.
+    ``params`` describes them further: a :class:`~zoo.registry.Param` per
+    keyword (its help, types and choices; its default, when given, replaces
+    the keyword's) or just the help text.
     """
-    params = {}
+    described = dict(params or {})
+    found = {}
     for key, p in inspect.signature(factory).parameters.items():
         if key in ("input_shape", "num_classes") or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
             continue
         if p.default is p.empty:
             raise TypeError(f"model {name!r}: factory parameter {key!r} needs a default (it becomes a manifest parameter)")
-        params[key] = p.default
+        given = described.pop(key, Param())
+        given = Param(help=given) if isinstance(given, str) else given
+        found[key] = given if given.default is not UNSET else replace(given, default=p.default)
+    if described:
+        raise TypeError(f"model {name!r}: params names {', '.join(sorted(described))}, which {factory.__name__} does not take")
     doc = (inspect.getdoc(factory) or "").split("\n")[0]
     build = lambda input_shape, num_classes, **kw: ModulePopulation(factory, input_shape, num_classes, norm, **kw)  # noqa: E731
-    return PluginSpec(name, build, params, summary or doc or f"torch module {factory.__name__} via vmap")
+    return PluginSpec(name, build, found, summary or doc or f"torch module {factory.__name__} via vmap")

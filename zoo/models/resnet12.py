@@ -58,4 +58,8 @@ def resnet12(input_shape, num_classes, width=1.0, blocks=4, checkpoint=""):
 
 @hookimpl
 def zoo_models():
-    return [module_model("resnet12", resnet12, norm=lambda views: frobenius(views["head.weight"]))]
+    return [module_model("resnet12", resnet12, norm=lambda views: frobenius(views["head.weight"]), params={
+        "width": "multiplies every block's channels (a checkpoint's own width wins)",
+        "blocks": "how many of the last residual blocks to train under the linear head (1..4)",
+        "checkpoint": "a backbone written by zoo pretrain to start the blocks from; empty: random",
+    })]

@@ -14,6 +14,8 @@ accepted or ``max_models`` have been trained.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 import torch.nn.functional as F
 
@@ -21,7 +23,7 @@ from zoo.evaluate import accepted, fit_and_loss
 from zoo.hookspecs import hookimpl
 from zoo.optimizer import Outcome
 from zoo.population import INITS
-from zoo.registry import PluginSpec
+from zoo.registry import Param, PluginSpec
 
 ALGORITHMS = {
     "sgd": lambda params, lr, momentum, wd: torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=wd),
@@ -107,14 +109,26 @@ def _report(model, problem, found, trained, counters, ctx) -> Outcome:
     return Outcome.of(model, problem, theta, {**counters, "tested": trained, "accepted": len(theta)}, ctx, train=(acc, loss))
 
 
-COMMON = {"lr": 0.001, "momentum": 0.0, "weight_decay": 0.0, "epochs": 30, "batch": 0, "init": "uniform",
-          "radius": 1.0, "population": 32, "target": 10, "max_models": 64, "steer": True}
+COMMON = {
+    "lr": Param(0.001, "learning rate"),
+    "momentum": Param(0.0, "momentum (SGD and RMSProp; Adam ignores it)"),
+    "weight_decay": Param(0.0, "L2 weight decay"),
+    "epochs": Param(30, "passes over the training set per model"),
+    "batch": Param(0, "minibatch size; 0: the reference's min(n/2, 2); at least n: full batch"),
+    "init": Param("uniform", "starting point: U[-radius, radius], PyTorch's layer default or the reference's rule",
+                  choices=INITS),
+    "radius": Param(1.0, "half-width of the uniform initialization"),
+    "population": Param(32, "models trained at once in one round"),
+    "target": Param(10, "stop once this many models are accepted"),
+    "max_models": Param(64, "stop once this many models were trained"),
+    "steer": Param(True, "stop training a model once it fits (with a bin: once its loss is at or below the bin)"),
+}
 
 
 def _spec(name, summary, **overrides):
-    params = {**COMMON, **overrides}
+    params = {**COMMON, **{k: replace(COMMON[k], default=v) for k, v in overrides.items()}}
     algorithm = "sgd" if name == "gd" else name
-    return PluginSpec(name, lambda **kw: GradientBaseline(algorithm=algorithm, **kw), params, summary, choices={"init": INITS})
+    return PluginSpec(name, lambda **kw: GradientBaseline(algorithm=algorithm, **kw), params, summary)
 
 
 @hookimpl

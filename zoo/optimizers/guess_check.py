@@ -30,7 +30,7 @@ from zoo.guessing.search import search
 from zoo.guessing.stream import GENERATORS, ParameterStream
 from zoo.hookspecs import hookimpl
 from zoo.optimizer import Outcome
-from zoo.registry import PluginSpec
+from zoo.registry import Param, PluginSpec
 
 ENGINES = ("fast", "reference")
 REFERENCE_CHUNK = 1024  # guesses per chunk of the reference engine
@@ -87,9 +87,17 @@ def zoo_optimizers():
         PluginSpec(
             "guess_check",
             GuessAndCheck,
-            {"radius": 1.0, "target": 10, "max_guesses": 1_000_000, "batch": 0, "engine": "fast", "threads": 0,
-             "generator": "philox"},
+            {
+                "radius": Param(1.0, "every parameter of a guess is uniform in [-radius, radius]"),
+                "target": Param(10, "accepted guesses to collect"),
+                "max_guesses": Param(1_000_000, "stop after this many guesses"),
+                "batch": Param(0, "guesses judged per chunk; 0: chosen from the engine and model size (results do not change)"),
+                "engine": Param("fast", "fast: early rejection sample by sample; reference: every guess on all samples "
+                                "(both accept the same guesses)", choices=ENGINES),
+                "threads": Param(0, "search threads; 0: one per torch thread on the CPU, one on a GPU"),
+                "generator": Param("philox", "random bits: philox (the same on every device) or torch (as the reference)",
+                                   choices=GENERATORS),
+            },
             "Guess & Check: uniform random guesses until one fits (volume only)",
-            choices={"engine": ENGINES, "generator": GENERATORS},
         )
     ]

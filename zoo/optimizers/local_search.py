@@ -28,6 +28,7 @@ import torch
 from zoo.evaluate import accepted, accuracy, fit_and_loss, normalized_loss
 from zoo.optimizer import Outcome
 from zoo.population import INITS
+from zoo.registry import Param
 
 OBJECTIVES = ("normalized", "cross_entropy")
 SAMPLE_BUDGET = 4096  # models x samples per forward pass; bounds activation memory, not results
@@ -187,6 +188,18 @@ def reached(acc: torch.Tensor, loss: torch.Tensor, loss_bin) -> bool:
     return bool(acc >= 1) and (loss_bin is None or bool(loss <= loss_bin[1]))
 
 
-COMMON = {"step": 1.0, "shrink": 0.5, "max_steps": 80_000, "population": 0, "max_evals": 0, "min_step": 1e-8,
-          "restarts": 1, "init": "uniform", "radius": 1.0, "objective": "normalized"}
-CHOICES = {"init": INITS, "objective": OBJECTIVES}
+COMMON = {
+    "step": Param(1.0, "initial step size"),
+    "shrink": Param(0.5, "factor the step is multiplied by when it shrinks"),
+    "max_steps": Param(80_000, "stop after this many moves"),
+    "population": Param(0, "candidates per round; 0: the reference's budget // n - 1"),
+    "max_evals": Param(0, "stop after this many candidate evaluations; 0: no cap"),
+    "min_step": Param(1e-8, "stop when the step falls below this"),
+    "restarts": Param(1, "independent searches per cell; each reports its final point"),
+    "init": Param("uniform", "starting point: U[-radius, radius], PyTorch's layer default or the reference's rule",
+                  choices=INITS),
+    "radius": Param(1.0, "half-width of the uniform starting point"),
+    "objective": Param("normalized", "what a move must lower: the normalized train loss or the plain cross-entropy",
+                       choices=OBJECTIVES),
+}
+BUDGET_HELP = "the reference's models x samples per round; sets the candidates per round when population = 0"

@@ -16,8 +16,8 @@ from __future__ import annotations
 import torch
 
 from zoo.hookspecs import hookimpl
-from zoo.optimizers.local_search import CHOICES, COMMON, LocalSearch, Moves
-from zoo.registry import PluginSpec
+from zoo.optimizers.local_search import BUDGET_HELP, COMMON, LocalSearch, Moves
+from zoo.registry import Param, PluginSpec
 
 
 class CoordinateMoves(Moves):
@@ -63,8 +63,7 @@ def zoo_optimizers():
         PluginSpec(
             "pattern_search",
             PatternSearch,
-            {"budget": 10_000, **COMMON},
+            {"budget": Param(10_000, BUDGET_HELP), **COMMON},
             "pattern search: best of a population of +-step coordinate moves; step halves after a full pass without gain",
-            choices=CHOICES,
         )
     ]

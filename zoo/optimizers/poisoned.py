@@ -33,7 +33,7 @@ from zoo.evaluate import fit_and_loss
 from zoo.hookspecs import hookimpl
 from zoo.optimizer import Outcome
 from zoo.optimizers import gradient, guess_check
-from zoo.registry import PluginSpec
+from zoo.registry import Param, PluginSpec
 from zoo.task import Problem
 
 
@@ -104,6 +104,10 @@ class EpochCheckedBaseline(gradient.GradientBaseline):
         return super()._done(model, theta, x, y, ctx)
 
 
+POISON_HELP = "test points added with wrong labels (the first ones; 0: the whole test set)"
+REPEAT_HELP = "times the clean training set is repeated in the poisoned training set"
+
+
 def _inner_spec(module, name: str) -> PluginSpec:
     return next(spec for spec in module.zoo_optimizers() if spec.name == name)
 
@@ -116,7 +120,9 @@ def _poisoned_spec(name, summary, inner: PluginSpec, own: dict, build_inner=None
         inner_params = {k: v for k, v in params.items() if k not in own}
         return Poisoned(build_inner(**inner_params), **{k: params[k] for k in own})
 
-    return PluginSpec(name, build, {**inner.params, **overrides, **own}, summary, choices=inner.choices, types=inner.types)
+    params = {key: inner.param(key) for key in inner.params}
+    params.update({key: replace(params[key], default=value) for key, value in overrides.items()})
+    return PluginSpec(name, build, {**params, **own}, summary)
 
 
 @hookimpl
@@ -126,7 +132,7 @@ def zoo_optimizers():
             "poisoned_sgd",
             "SGD on the training set x10 plus the test set with wrong labels (Table 1): bad minima exist",
             _inner_spec(gradient, "sgd"),
-            {"poison": 0, "repeat": 10},
+            {"poison": Param(0, POISON_HELP), "repeat": Param(10, REPEAT_HELP)},
             lambda **params: EpochCheckedBaseline(algorithm="sgd", **params),
             lr=0.001, batch=400, epochs=40_000, population=8, target=8, max_models=8,
         ),
@@ -134,6 +140,6 @@ def zoo_optimizers():
             "poisoned_guess_check",
             "Guess & Check accepting only guesses that fit and get the first `poison` test points wrong",
             _inner_spec(guess_check, "guess_check"),
-            {"poison": 5},
+            {"poison": Param(5, POISON_HELP)},
         ),
     ]

@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 
 from zoo.hookspecs import hookimpl
-from zoo.optimizers.local_search import CHOICES, COMMON, LocalSearch, Moves
-from zoo.registry import PluginSpec
+from zoo.optimizers.local_search import BUDGET_HELP, COMMON, LocalSearch, Moves
+from zoo.registry import Param, PluginSpec
 
 
 class GaussianMoves(Moves):
@@ -55,8 +55,8 @@ def zoo_optimizers():
         PluginSpec(
             "random_greedy",
             RandomGreedySearch,
-            {"budget": 200_000, **COMMON, "patience": 100},
+            {"budget": Param(200_000, BUDGET_HELP), **COMMON,
+             "patience": Param(100, "rounds without improvement before the step shrinks")},
             "random greedy search: best of a population of Gaussian perturbations; r halves after `patience` failed rounds",
-            choices=CHOICES,
         )
     ]

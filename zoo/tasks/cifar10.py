@@ -36,7 +36,7 @@ from zoo.data import cached_arrays, data_root
 from zoo.data.plain_pickle import load_plain
 from zoo.errors import ZooError
 from zoo.hookspecs import hookimpl
-from zoo.registry import PluginSpec
+from zoo.registry import Param, PluginSpec
 from zoo.task import LabelledImages
 
 SOURCES = ("auto", "folder", "torchvision")
@@ -226,9 +226,13 @@ def zoo_tasks():
         PluginSpec(
             "cifar10",
             CIFAR10,
-            {"classes": "pair", "source": "auto", "download": False},
+            {
+                "classes": Param("pair", "\"pair\": two classes drawn from the data seed; \"all\": all ten; or a list of class indices",
+                             types=(str, list)),
+                "source": Param("auto", "auto: whatever the data root holds; folder or torchvision to insist on one",
+                                choices=SOURCES),
+                "download": Param(False, "with source torchvision: fetch the official files when missing"),
+            },
             "CIFAR-10 images (3x32x32); two classes per data seed by default",
-            choices={"source": SOURCES},
-            types={"classes": (str, list)},
         )
     ]

@@ -25,7 +25,7 @@ import torch
 
 from zoo.data import cached_arrays, data_root, find_file, read_idx
 from zoo.hookspecs import hookimpl
-from zoo.registry import PluginSpec
+from zoo.registry import Param, PluginSpec
 from zoo.task import LabelledImages
 
 MEAN, STD = 0.1307, 0.3081
@@ -136,9 +136,13 @@ def zoo_tasks():
         PluginSpec(
             "mnist",
             MNIST,
-            {"classes": "pair", "source": "auto", "download": False},
+            {
+                "classes": Param("pair", "\"pair\": two classes drawn from the data seed; \"all\": all ten; or a list of class indices",
+                             types=(str, list)),
+                "source": Param("auto", "auto: IDX files under the data root, else the subset shipped with zoo; "
+                                "folder, torchvision or embedded to insist on one", choices=SOURCES),
+                "download": Param(False, "with source torchvision: fetch the official files when missing"),
+            },
             "MNIST digits; two classes per data seed by default",
-            choices={"source": SOURCES},
-            types={"classes": (str, list)},
         )
     ]

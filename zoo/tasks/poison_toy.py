@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from zoo.hookspecs import hookimpl
-from zoo.registry import PluginSpec
+from zoo.registry import Param, PluginSpec
 from zoo.task import Problem, Task
 
 
@@ -65,7 +65,11 @@ def zoo_tasks():
         PluginSpec(
             "poison_toy",
             PoisonToy,
-            {"test": 5, "margin": 0.1, "spacing": 0.3},
+            {
+                "test": Param(5, "test points"),
+                "margin": Param(0.1, "every point lies at least this far from the line x1 = 0"),
+                "spacing": Param(0.3, "every test point lies at least this far from the training points and the other test points"),
+            },
             "2-D points split by x1 = 0 with a few test points, for poisoning (11 train, 5 test in its manifest)",
         )
     ]

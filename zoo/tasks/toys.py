@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from zoo.hookspecs import hookimpl
-from zoo.registry import PluginSpec
+from zoo.registry import Param, PluginSpec
 from zoo.task import Problem, Task
 
 TEST_SIZE = 2000
@@ -68,6 +68,6 @@ class Toy2D(Task):
 @hookimpl
 def zoo_tasks():
     return [
-        PluginSpec("kink", lambda margin=0.25: Toy2D(sample_kink, margin), {"margin": 0.25}, "2-D points split by a V-shaped curve"),
-        PluginSpec("slab", lambda margin=0.1: Toy2D(sample_slab, margin), {"margin": 0.1}, "2-D slab data: a linear and a three-slab rule"),
+        PluginSpec("kink", lambda margin=0.25: Toy2D(sample_kink, margin), {"margin": Param(0.25, "points closer than this to the V are left out")}, "2-D points split by a V-shaped curve"),
+        PluginSpec("slab", lambda margin=0.1: Toy2D(sample_slab, margin), {"margin": Param(0.1, "gap between the classes, along both rules")}, "2-D slab data: a linear and a three-slab rule"),
     ]

@@ -1,7 +1,7 @@
 """A complete zoo model plugin: a plain ``torch.nn.Module`` benchmarked as a population.
 
 ``TorchLeNet`` is the built-in ``lenet`` written the ordinary PyTorch way,
-one model per forward call; :func:`zoo.models.module_population.module_model`
+one model per forward call; :func:`zoo.api.module_model`
 turns it into a population model. Same layout, same logits, same
 normalized loss as ``lenet``, so the two can be compared for speed.
 """
@@ -9,9 +9,7 @@ normalized loss as ``lenet``, so the two can be compared for speed.
 import torch
 from torch import nn
 
-from zoo.hookspecs import hookimpl
-from zoo.models.module_population import module_model
-from zoo.population import frobenius
+from zoo.api import frobenius, hookimpl, module_model
 
 
 class TorchLeNet(nn.Module):
@@ -43,4 +41,5 @@ def lenet_scale(params):
 
 @hookimpl
 def zoo_models():
-    return [module_model("torch_lenet", TorchLeNet, norm=lenet_scale)]
+    return [module_model("torch_lenet", TorchLeNet, norm=lenet_scale,
+                         params={"width": "multiplies every layer's channels and units"})]

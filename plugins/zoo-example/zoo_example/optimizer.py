@@ -2,10 +2,7 @@
 
 import torch
 
-from zoo.evaluate import accepted, fit_and_loss, test_accuracy
-from zoo.hookspecs import hookimpl
-from zoo.optimizer import Outcome
-from zoo.registry import PluginSpec
+from zoo.api import Outcome, Param, PluginSpec, accepted, fit_and_loss, hookimpl, test_accuracy
 
 
 class HillClimb:
@@ -37,5 +34,9 @@ class HillClimb:
 
 @hookimpl
 def zoo_optimizers():
-    params = {"sigma": 0.1, "population": 64, "max_rounds": 1000}
+    params = {
+        "sigma": Param(0.1, "standard deviation of a Gaussian step"),
+        "population": Param(64, "steps tried at once, in one forward pass"),
+        "max_rounds": Param(1000, "give up after this many rounds"),
+    }
     return [PluginSpec("hill_climb", HillClimb, params, "(1+λ) hill climbing: keep the best Gaussian step")]

@@ -1,10 +1,14 @@
 """The hook implementation that registers the nevergrad optimizers with zoo."""
 
-from zoo.hookspecs import hookimpl
-from zoo.registry import PluginSpec
+from zoo.api import Param, PluginSpec, hookimpl
 from zoo_nevergrad.search import NevergradSearch
 
-COMMON = {"budget": 2000, "population": 32, "radius": 1.0, "target": 10}
+COMMON = {
+    "budget": Param(2000, "candidate evaluations per search"),
+    "population": Param(32, "candidates asked per round (nevergrad's num_workers), evaluated in one pass"),
+    "radius": Param(1.0, "searches the box [-radius, radius]^P, starting at a uniform point in it"),
+    "target": Param(10, "independent searches per cell"),
+}
 
 NAMED = (
     ("ng_cma", "DiagonalCMA", "sep-CMA-ES (diagonal covariance), scales to LeNet sizes"),
@@ -23,6 +27,6 @@ def _fixed(algorithm):
 @hookimpl
 def zoo_optimizers():
     specs = [PluginSpec(name, _fixed(algorithm), COMMON, f"nevergrad {algorithm}: {summary}") for name, algorithm, summary in NAMED]
-    specs.append(PluginSpec("ng", NevergradSearch, {"algorithm": "OnePlusOne", **COMMON},
+    specs.append(PluginSpec("ng", NevergradSearch, {"algorithm": Param("OnePlusOne", "a name in nevergrad.optimizers.registry"), **COMMON},
                             "any optimizer of nevergrad.optimizers.registry, by name"))
     return specs

@@ -26,8 +26,7 @@ import warnings
 import numpy as np
 import torch
 
-from zoo.evaluate import accepted, fit_and_loss
-from zoo.optimizer import Outcome, derive_seed
+from zoo.api import Outcome, accepted, derive_seed, fit_and_loss
 
 
 class NevergradSearch:
