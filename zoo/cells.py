@@ -44,6 +44,7 @@ class Cell:
     loss_bin: tuple[float, float] | None
     seed: int
     axes: dict = field(default_factory=dict)  # extra matrix axes, e.g. {"model.width": 0.5}
+    data: dict = field(default_factory=dict)  # the task's provenance: source, checksum, test set (zoo.task.Task)
 
     def canonical(self) -> dict:
         """Everything that determines the result; the id and the random streams derive from it."""
@@ -56,9 +57,17 @@ class Cell:
             "seed": self.seed,
         }
 
+    def spec(self) -> dict:
+        """What the store keeps and the id derives from: the parameters and, for a dataset, where its data came from.
+
+        The data source is not in :meth:`canonical`: the same cell on another
+        copy of the data draws the same random streams, but it is another cell.
+        """
+        return {**self.canonical(), **({"data": self.data} if self.data else {})}
+
     @property
     def id(self) -> str:
-        key = {"bench": self.bench, **self.canonical()}
+        key = {"bench": self.bench, **self.spec()}
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
     @property

@@ -320,7 +320,7 @@ class _Expander(_Checker):
             over = {kind: {a.partition(".")[2]: v for a, v in chosen.items() if a.startswith(kind + ".")} for kind in AXIS_KINDS}
             task_c = self.resolve(task, over["task"])
             model_c = self.resolve(model, over["model"])
-            self.check_build(task_c, model_c, sizes, key)
+            data = self.check_build(task_c, model_c, sizes, key)
             for j, opt in enumerate(opts):
                 fitting = {k: v for k, v in over["optimizer"].items() if k in opt[0].params}
                 opt_c = self.resolve(opt, fitting)
@@ -329,7 +329,7 @@ class _Expander(_Checker):
                 except (ValueError, TypeError) as error:
                     self.fail(f"{key}.optimizers[{j}]", f"{opt_c.name}: {error}")
                 for n, loss_bin, seed in itertools.product(sizes, bins, seeds):
-                    cells.append(Cell(suite, name, report, task_c, model_c, opt_c, n, loss_bin, seed, chosen))
+                    cells.append(Cell(suite, name, report, task_c, model_c, opt_c, n, loss_bin, seed, chosen, data))
         return cells
 
     @staticmethod
@@ -337,8 +337,8 @@ class _Expander(_Checker):
         spec, params, label = entry
         return Component(spec.name, spec.resolve({**params, **overrides}), label)
 
-    def check_build(self, task_c, model_c, sizes, key):
-        """Build the task and the model once so that bad combinations fail before anything runs."""
+    def check_build(self, task_c, model_c, sizes, key) -> dict:
+        """Build the task and the model once so that bad combinations fail before anything runs; the task's provenance."""
         task_spec, model_spec = self.registry.get("task", task_c.name), self.registry.get("model", model_c.name)
         try:
             task = task_spec.build(**task_c.params)
@@ -352,6 +352,10 @@ class _Expander(_Checker):
         if small:
             self.fail(f"{key}.matrix.n", f"n = {small[0]} is fewer than the task's {task.num_classes} classes",
                       f"use n >= {task.num_classes}")
+        try:
+            return task.provenance()
+        except (OSError, ZooError) as error:
+            self.fail(f"{key}.task", f"{task_c.name}: {error}", "point --data-root (or suite.data_root) at the dataset")
 
 
 class _MatrixKeys(tuple):

@@ -62,7 +62,7 @@ class Store:
         """Store a finished cell (replacing an earlier row for the same id) in one transaction."""
         lo, hi = cell.loss_bin if cell.loss_bin else (None, None)
         row = (cell.id, cell.suite, cell.bench, cell.report, cell.task.name, cell.model.name, cell.optimizer.name,
-               cell.label, cell.n, lo, hi, cell.seed, json.dumps(cell.axes), json.dumps(cell.canonical()),
+               cell.label, cell.n, lo, hi, cell.seed, json.dumps(cell.axes), json.dumps(cell.spec()),
                json.dumps(metrics), json.dumps(env), datetime.now(timezone.utc).isoformat(timespec="seconds"))
         with self.conn:
             self.conn.execute("DELETE FROM params WHERE cell_id = ?", (cell.id,))

@@ -43,6 +43,17 @@ class Task:
         """The problem with ``n`` training samples drawn with data seed ``seed``."""
         raise NotImplementedError
 
+    def provenance(self) -> dict:
+        """Where the data come from, as JSON-ready facts; part of each cell's identity.
+
+        A task that reads a dataset names its source, the checksum of the
+        files it reads and, under ``"test"``, which test set it measures on,
+        so that numbers from two sources are never taken for one another.
+        Generated data (the default, ``{}``) are fixed by the task's
+        parameters alone.
+        """
+        return {}
+
 
 def balanced_indices(labels: np.ndarray, classes, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` indices spread as evenly as possible over ``classes`` (earlier classes get the remainder)."""

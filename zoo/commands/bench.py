@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 
 from zoo import manifest as manifests
 from zoo import reports, runner
@@ -71,7 +72,10 @@ def main(args) -> int:
 def dry_run(manifest, console) -> int:
     done = Store(manifest.store).done_ids() if manifest.store.exists() else set()
     for bench in manifest.benches:
-        console.print(f"[bold]{bench.name}[/] ({len(bench.cells)} cells, report {bench.report})")
+        console.print(f"[bold]{escape(bench.name)}[/] ({len(bench.cells)} cells, report {bench.report})")
+        for source in dict.fromkeys(reports.data_text(cell.data) for cell in bench.cells):
+            if source:
+                console.print(f"  {escape(source)}")
         for cell in bench.cells:
             console.print(f"  {cell.id}  {'done ' if cell.id in done else 'todo '} {cell.describe()}")
     pending = sum(c.id not in done for c in manifest.cells)

@@ -56,6 +56,34 @@ def cached_arrays(sources: list[Path], tag: str, decode: Callable[[], dict[str, 
     return arrays
 
 
+def file_digests(files: list[Path]) -> str:
+    """SHA-256 over the contents of ``files`` in order, remembered under the cache folder.
+
+    A data source is part of a cell's identity (:attr:`zoo.cells.Cell.data`),
+    so its checksum is asked for at every manifest load; it is computed once
+    per set of files and reused while their paths, sizes and mtimes stay.
+    """
+    stats = hashlib.sha256()
+    for src in files:
+        stat = src.stat()
+        stats.update(f"{src.resolve()}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    memo = cache_dir() / "digests" / stats.hexdigest()[:32]
+    if memo.is_file():
+        text = memo.read_text().strip()
+        if len(text) == 64:
+            return text
+    digest = hashlib.sha256()
+    for src in files:
+        with open(src, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    tmp = memo.with_name(memo.name + f".{os.getpid()}.tmp")
+    tmp.write_text(digest.hexdigest())
+    os.replace(tmp, memo)
+    return digest.hexdigest()
+
+
 def open_maybe_gzip(path: Path):
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 

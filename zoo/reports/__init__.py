@@ -86,8 +86,31 @@ def tables_for(records: list[dict]) -> list[Table]:
         benches.setdefault(record["bench"], []).append(record)
     out = []
     for group in benches.values():
-        out.extend(layout(group[-1]["report"])(group))
+        tables = layout(group[-1]["report"])(group)
+        source = data_note(group)
+        for table in tables if source else []:
+            table.note = f"{table.note}; {source}" if table.note else source
+        out.extend(tables)
     return out
+
+
+def data_text(data: dict) -> str:
+    """One line on where a cell's data came from (its stored provenance, :meth:`zoo.task.Task.provenance`)."""
+    if not data:
+        return ""
+    where = {"embedded": "the MNIST subset embedded in zoo", "torchvision": "torchvision's official files"}.get(data.get("source"))
+    if where is None:
+        files = data.get("files", "")
+        files = ", ".join(files) if isinstance(files, list) else files
+        where = f"{data.get('root', '?')} ({files}; sha256 {str(data.get('sha256', ''))[:12]})"
+    train = f", training images from the {data['train']}" if data.get("train") else ""
+    return f"test set: {data.get('test', '?')}; data: {where}{train}"
+
+
+def data_note(records: list[dict]) -> str:
+    """Which test set and data files a bench's numbers come from (every distinct source, in first-seen order)."""
+    texts = dict.fromkeys(data_text(r["spec"].get("data") or {}) for r in records)
+    return " | ".join(t for t in texts if t)
 
 
 def _plain(value):

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from zoo.data import cached_arrays, data_root
+from zoo.data import cached_arrays, data_root, file_digests
 from zoo.data.plain_pickle import load_plain
 from zoo.errors import ZooError
 from zoo.hookspecs import hookimpl
@@ -44,6 +44,7 @@ TARBALL = "cifar10-jpeg.tar.gz"
 TREES = ("cifar10-jpeg", "cifar10")
 PICKLES = "cifar-10-batches-py"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+OFFICIAL_TEST = "official test set"
 
 
 def _folders(root: Path) -> list[Path]:
@@ -129,7 +130,7 @@ def _read_pickles(path: Path) -> dict[str, np.ndarray]:
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
-def _load_folder(root: Path | None) -> dict[str, np.ndarray]:
+def _layout(root: Path | None) -> tuple[str, Path]:
     layout = find_layout(root)
     if layout is None:
         raise ZooError(
@@ -137,7 +138,19 @@ def _load_folder(root: Path | None) -> dict[str, np.ndarray]:
             f"({' or '.join(TREES)}/train/<class>/*.jpg and .../test/...) or {PICKLES}/ in the root or root/cifar10; "
             "or use source = \"torchvision\" with download = true"
         )
-    kind, path = layout
+    return layout
+
+
+def _layout_files(kind: str, path: Path) -> list[Path]:
+    if kind == "tarball":
+        return [path]
+    if kind == "tree":
+        return _tree_files(path)
+    return [path / f"data_batch_{i}" for i in range(1, 6)] + [path / "test_batch"]
+
+
+def _load_folder(root: Path | None) -> dict[str, np.ndarray]:
+    kind, path = _layout(root)
     if kind == "tarball":
         return cached_arrays([path], "cifar10-tarball", lambda: _with_stats(_read_tarball(path)))
     if kind == "tree":
@@ -146,8 +159,19 @@ def _load_folder(root: Path | None) -> dict[str, np.ndarray]:
 
 
 def _load_pickles(path: Path) -> dict[str, np.ndarray]:
-    files = [path / f"data_batch_{i}" for i in range(1, 6)] + [path / "test_batch"]
+    files = _layout_files("pickles", path)
     return cached_arrays(files, "cifar10-pickles", lambda: _with_stats(_read_pickles(path)))
+
+
+def provenance(root: Path | None, source: str = "auto") -> dict:
+    """Which data a number comes from: the source, its files' checksum and which test set it measures on."""
+    if source == "auto":
+        source = "folder" if find_layout(root) is not None else "torchvision"
+    if source == "torchvision":  # torchvision checks the official files' md5 itself
+        return {"source": "torchvision", "test": OFFICIAL_TEST}
+    kind, path = _layout(root)
+    return {"source": "folder", "root": str(root.resolve()), "files": str(path.relative_to(root)), "layout": kind,
+            "sha256": file_digests(_layout_files(kind, path)), "test": OFFICIAL_TEST}
 
 
 def _load_torchvision(root: Path | None, download: bool) -> dict[str, np.ndarray]:
@@ -214,6 +238,9 @@ class CIFAR10(LabelledImages):
 
     def arrays(self):
         return load_arrays(data_root(), self.source, self.download)
+
+    def provenance(self):
+        return provenance(data_root(), self.source)
 
     def to_tensor(self, images):
         arrays = self.arrays()

@@ -23,20 +23,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from zoo.data import cached_arrays, data_root, find_file, read_idx
+from zoo.data import cached_arrays, data_root, file_digests, find_file, read_idx
 from zoo.hookspecs import hookimpl
 from zoo.registry import Param, PluginSpec
 from zoo.task import LabelledImages
 
 MEAN, STD = 0.1307, 0.3081
 SOURCES = ("auto", "folder", "torchvision", "embedded")
+OFFICIAL_TEST = "official test set"
+EMBEDDED_TEST = "embedded hold-out (100 images per class of the 5k training subset, not the official test set)"
 
 
 def _folders(root: Path) -> list[Path]:
     return [root, root / "mnist", root / "MNIST" / "raw"]
 
 
-def _load_folder(root: Path):
+def _folder_files(root: Path) -> tuple[list[Path], bool]:
+    """The files MNIST is read from under ``root`` (training first, then test) and whether training is the 5k subset."""
     folders = _folders(root)
     test_x = find_file(folders, ["t10k-images-idx3-ubyte"])
     test_y = find_file(folders, ["t10k-labels-idx1-ubyte"])
@@ -49,14 +52,16 @@ def _load_folder(root: Path):
             "train-images/-labels-idx(.gz) or mnist_5k_train_subset.csv.gz in the root, root/mnist or root/MNIST/raw"
         )
     if train_x is not None and train_y is not None:
-        sources = [train_x, train_y, test_x, test_y]
-        decode_train = lambda: (read_idx(train_x), read_idx(train_y))  # noqa: E731
-    else:
-        sources = [subset, test_x, test_y]
-        decode_train = lambda: read_csv_subset(subset)  # noqa: E731
+        return [train_x, train_y, test_x, test_y], False
+    return [subset, test_x, test_y], True
+
+
+def _load_folder(root: Path):
+    sources, from_subset = _folder_files(root)
+    test_x, test_y = sources[-2:]
 
     def decode():
-        xtr, ytr = decode_train()
+        xtr, ytr = read_csv_subset(sources[0]) if from_subset else (read_idx(sources[0]), read_idx(sources[1]))
         return {"x_train": xtr, "y_train": ytr, "x_test": read_idx(test_x), "y_test": read_idx(test_y)}
 
     return cached_arrays(sources, "mnist", decode)
@@ -93,11 +98,33 @@ def has_folder_data(root: Path | None) -> bool:
     return root is not None and find_file(_folders(root), ["t10k-images-idx3-ubyte"]) is not None
 
 
+def resolve_source(source: str, root: Path | None) -> str:
+    """``auto`` becomes ``folder`` when the data root holds MNIST, else ``embedded``."""
+    if source == "auto":
+        return "folder" if has_folder_data(root) else "embedded"
+    return source
+
+
+def provenance(source: str = "auto") -> dict:
+    """Which data a number comes from: the source, its files' checksum and which test set it measures on."""
+    root = data_root()
+    source = resolve_source(source, root)
+    if source == "embedded":
+        return {"source": "embedded", "test": EMBEDDED_TEST}
+    if source == "torchvision":  # torchvision checks the official files' md5 itself
+        return {"source": "torchvision", "test": OFFICIAL_TEST}
+    if root is None:
+        raise FileNotFoundError("source 'folder' needs a data root (--data-root, suite.data_root or ZOO_DATA_ROOT)")
+    files, from_subset = _folder_files(root)
+    return {"source": "folder", "root": str(root.resolve()), "files": [f.name for f in files],
+            "sha256": file_digests(files), "test": OFFICIAL_TEST,
+            **({"train": "5k training subset"} if from_subset else {})}
+
+
 def load_arrays(source: str = "auto", download: bool = False) -> tuple[dict[str, np.ndarray], str]:
     """The raw uint8 arrays and the name of the source they came from."""
     root = data_root()
-    if source == "auto":
-        source = "folder" if has_folder_data(root) else "embedded"
+    source = resolve_source(source, root)
     if source == "folder":
         if root is None:
             raise FileNotFoundError("source 'folder' needs a data root (--data-root, suite.data_root or ZOO_DATA_ROOT)")
@@ -125,6 +152,9 @@ class MNIST(LabelledImages):
 
     def arrays(self):
         return load_arrays(self.source, self.download)[0]
+
+    def provenance(self):
+        return provenance(self.source)
 
     def to_tensor(self, images):
         return to_tensor(images)
