@@ -35,6 +35,8 @@ BROKEN = {
         [project.entry-points.zoo]
         broken_import = "zoo_broken.needs_missing"
         explodes = "zoo_broken.explodes"
+        misspelt = "zoo_broken.misspelt"
+        wrong_arguments = "zoo_broken.wrong_arguments"
         [tool.setuptools]
         packages = ["zoo_broken"]
     """,
@@ -51,6 +53,23 @@ BROKEN = {
         @hookimpl
         def zoo_optimizers():
             return [PluginSpec("explodes", Explodes, {}, "raises in every cell")]
+    """,
+    "zoo_broken/misspelt.py": """
+        from zoo.api import hookimpl
+
+        @hookimpl
+        def zoo_optimisers():
+            return []
+
+        def zoo_cell_finish(cell, record):  # not marked
+            pass
+    """,
+    "zoo_broken/wrong_arguments.py": """
+        from zoo.api import hookimpl
+
+        @hookimpl
+        def zoo_cell_finish(cell, result):
+            pass
     """,
 }
 
@@ -94,9 +113,9 @@ def site(tmp_path_factory) -> Path:
     return target
 
 
-def zoo(site: Path, *args, cwd=None):
+def zoo(site: Path, *args, cwd=None, env_extra=None):
     # a wide terminal keeps rich from wrapping the messages the tests look for
-    return run_zoo(*args, cwd=cwd, env={"PYTHONPATH": str(site), "COLUMNS": "400"})
+    return run_zoo(*args, cwd=cwd, env={"PYTHONPATH": str(site), "COLUMNS": "400", **(env_extra or {})})
 
 
 def test_guide_shows_the_example_package_verbatim():
@@ -182,3 +201,43 @@ def test_module_lenet_is_the_builtin_lenet(site, monkeypatch):
     (acc_m, loss_m), (acc_l, loss_l) = fit_and_loss(module, theta, x, y), fit_and_loss(lenet, theta, x, y)
     assert torch.equal(acc_m, acc_l)
     torch.testing.assert_close(loss_m, loss_l, rtol=1e-4, atol=1e-5)
+
+
+def test_misspelt_unmarked_and_invalid_hooks_are_reported(site):
+    out = zoo(site, "list", "task")
+    assert out.returncode == 0, out.stderr
+    said = out.stdout + out.stderr
+    assert "plugin zoo-broken 0.3.0: unknown hook 'zoo_optimisers' (did you mean 'zoo_optimizers'?); it is never called" in said
+    assert "plugin zoo-broken 0.3.0: zoo_cell_finish is not marked with @hookimpl; it is never called" in said
+    assert "plugin zoo-broken 0.3.0: cannot register zoo_broken.wrong_arguments: PluginValidationError" in said
+    assert "result" in said  # pluggy names the argument the hook does not have
+
+
+def test_plugins_lists_packages_versions_and_hooks(site):
+    out = zoo(site, "plugins", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    rows = {row["name"]: row for row in json.loads(out.stdout)}
+    assert rows["example_optimizer"]["package"] == "zoo-example" and rows["example_optimizer"]["version"] == "0.1.0"
+    assert rows["example_optimizer"]["hooks"] == ["zoo_optimizers"]
+    assert rows["example_optimizer"]["provides"] == ["optimizer hill_climb"]
+    assert rows["example_model"]["provides"] == ["model torch_lenet"]
+    assert rows["broken_import"]["status"] == "failed" and "ModuleNotFoundError" in rows["broken_import"]["problems"][0]
+    assert rows["misspelt"]["status"] == "loaded" and len(rows["misspelt"]["problems"]) == 2
+    assert rows["zoo.optimizers.guess_check"]["package"] == "zoo"
+    table = zoo(site, "plugins")
+    assert "example_optimizer  zoo-example 0.1.0" in table.stdout and "  hooks: zoo_optimizers" in table.stdout
+
+
+def test_one_plugin_can_be_disabled_for_a_run(site, tmp_path):
+    manifest = tmp_path / "m.toml"
+    manifest.write_text(KINK.replace("OTHER", '{ name = "hill_climb", label = "hill", sigma = 0.3 }'))
+    out = zoo(site, "bench", manifest, "--dry-run", "--disable-plugin", "example_optimizer")
+    assert out.returncode == 2
+    assert "unknown optimizer 'hill_climb'" in out.stderr and "Traceback" not in out.stderr
+    listed = zoo(site, "--disable-plugin", "zoo-broken", "plugins", "--format", "json")
+    rows = {row["name"]: row for row in json.loads(listed.stdout)}
+    assert {rows[name]["status"] for name in ("explodes", "misspelt", "broken_import")} == {"disabled"}
+    assert rows["example_model"]["status"] == "loaded"
+    assert "explodes" not in zoo(site, "list", "optimizer", env_extra={"ZOO_DISABLE_PLUGINS": "explodes"}).stdout
+    wrong = zoo(site, "list", "--disable-plugin", "zoo-exmaple")
+    assert wrong.returncode == 2 and "(did you mean 'zoo-example'?)" in wrong.stderr

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
@@ -179,18 +180,39 @@ class UnknownPlugin(LookupError):
     """A manifest or command named a plugin that no package registers."""
 
 
+@dataclass
+class Installed:
+    """One plugin as ``zoo plugins`` lists it: where it comes from and what it does."""
+
+    name: str  # the entry-point name (built-ins: their module)
+    package: str  # the distribution behind it; "zoo" for built-ins
+    version: str
+    status: str = "loaded"  # loaded | disabled | failed
+    hooks: tuple[str, ...] = ()
+    provides: list[str] = field(default_factory=list)  # "optimizer hill_climb", ...
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def origin(self) -> str:
+        return "built-in" if self.package == "zoo" else f"{self.package} {self.version}".strip()
+
+
 class Registry:
     """All registered optimizers, models and tasks, by kind and name."""
 
     def __init__(self, manager: pluggy.PluginManager):
         self.manager = manager
         self.load_errors: list[tuple[str, str]] = list(getattr(manager, "zoo_load_errors", []))
+        # copies: each registry records what the plugins provided to it
+        self.installed = [replace(info, provides=[], problems=list(info.problems)) for info in getattr(manager, "zoo_installed", [])]
         self._specs: dict[str, dict[str, PluginSpec]] = {kind: {} for kind in KINDS}
-        origins = getattr(manager, "zoo_origins", {})
+        self._packages: dict[tuple[str, str], tuple[str, str]] = {}
+        by_plugin = {id(manager.get_plugin(info.name)): info for info in self.installed if info.status == "loaded"}
         for kind in KINDS:
             hook = getattr(manager.hook, f"zoo_{kind}s")
             for impl in hook.get_hookimpls():
-                origin = origins.get(id(impl.plugin), "built-in" if _is_builtin(impl.plugin) else impl.plugin_name)
+                info = by_plugin.get(id(impl.plugin)) or _describe(impl.plugin_name, impl.plugin)
+                origin = info.origin
                 try:
                     specs = impl.function() or []
                 except Exception as error:  # a broken plugin must not take zoo down
@@ -203,6 +225,8 @@ class Registry:
                         self.load_errors.append((origin, f"{kind} {spec.name!r} is already registered by {other}; ignored"))
                         continue
                     self._specs[kind][spec.name] = spec
+                    self._packages[kind, spec.name] = (info.package, info.version)
+                    info.provides.append(f"{kind} {spec.name}")
 
     def names(self, kind: str) -> list[str]:
         return sorted(self._specs[kind])
@@ -218,6 +242,11 @@ class Registry:
             known = ", ".join(self.names(kind))
             raise UnknownPlugin(f"unknown {kind} {name!r}{hint}; registered: {known}") from None
 
+    def package(self, kind: str, name: str) -> tuple[str, str]:
+        """``(distribution, version)`` behind a registered plugin; ``("zoo", zoo's version)`` for built-ins."""
+        self.get(kind, name)
+        return self._packages[kind, name]
+
     def hook(self):
         return self.manager.hook
 
@@ -226,45 +255,112 @@ def _is_builtin(plugin) -> bool:
     return getattr(plugin, "__name__", "").startswith("zoo.")
 
 
-def plugin_manager(entry_points: bool = True, extra: tuple = ()) -> pluggy.PluginManager:
-    """A plugin manager with the built-ins, ``extra`` plugins and entry points."""
+def _describe(name: str, plugin, package: str = "", version: str = "", status: str = "loaded") -> Installed:
+    """An :class:`Installed` for a plugin registered in process (built-in, or passed as ``extra``)."""
+    if not package:
+        from zoo import __version__
+
+        package, version = ("zoo", __version__) if _is_builtin(plugin) else (name, "")
+    return Installed(name, package, version, status)
+
+
+def plugin_manager(entry_points: bool = True, extra: tuple = (), disabled: tuple = ()) -> pluggy.PluginManager:
+    """A plugin manager with the built-ins, ``extra`` plugins and entry points.
+
+    ``disabled`` names plugins to leave out: entry-point names, distribution
+    names (all of that distribution's entry points) or built-in module names.
+    """
     manager = pluggy.PluginManager("zoo")
     manager.add_hookspecs(hookspecs)
+    manager.zoo_load_errors = []  # (package, message) for plugins that failed to load or look wrong
+    manager.zoo_installed = []  # every plugin, loaded or not, for ``zoo plugins``
+    wanted_off, matched = set(disabled), set()
     for module_name in BUILTIN_MODULES:
-        manager.register(importlib.import_module(module_name), name=module_name)
+        if module_name in wanted_off:
+            matched.add(module_name)
+            manager.zoo_installed.append(_describe(module_name, importlib.import_module(module_name), status="disabled"))
+            continue
+        module = importlib.import_module(module_name)
+        manager.register(module, name=module_name)
+        manager.zoo_installed.append(_describe(module_name, module))
     for plugin in extra:
-        manager.register(plugin)
-    manager.zoo_load_errors = []  # (package, message) for plugins that failed to import
-    manager.zoo_origins = {}  # id(plugin) -> "package version"
+        name = manager.register(plugin)
+        manager.zoo_installed.append(_describe(name, plugin))
     if entry_points:
-        _load_entry_points(manager)
+        matched |= _load_entry_points(manager, wanted_off)
+    manager.zoo_unknown_disabled = sorted(wanted_off - matched)
+    for info in manager.zoo_installed:
+        if info.status == "loaded":
+            plugin = manager.get_plugin(info.name)
+            info.hooks = tuple(sorted(caller.name for caller in manager.get_hookcallers(plugin) or ()))
+            info.problems = hook_name_problems(manager, plugin)
+            manager.zoo_load_errors += [(info.origin, problem) for problem in info.problems]
     return manager
 
 
-def _load_entry_points(manager: pluggy.PluginManager) -> None:
-    """Like ``load_setuptools_entrypoints`` but one broken package is reported, not fatal."""
+def hook_name_problems(manager: pluggy.PluginManager, plugin) -> list[str]:
+    """``zoo_*`` functions of a plugin that pluggy would silently never call: misspelt or unmarked hooks."""
+    known = [name for name in dir(hookspecs) if name.startswith("zoo_")]
+    problems = []
+    for attr in sorted(dir(plugin)):
+        if not attr.startswith("zoo_") or not callable(getattr(plugin, attr, None)):
+            continue
+        if attr not in known:
+            problems.append(f"unknown hook {attr!r}{_did_you_mean(attr, known)}; it is never called")
+        elif manager.parse_hookimpl_opts(plugin, attr) is None:
+            problems.append(f"{attr} is not marked with @hookimpl; it is never called")
+    return problems
+
+
+def _load_entry_points(manager: pluggy.PluginManager, disabled: set) -> set:
+    """Like ``load_setuptools_entrypoints`` but one broken package is reported, not fatal.
+
+    Returns the names in ``disabled`` that matched an entry point or its distribution.
+    """
     from importlib.metadata import distributions
 
+    matched = set()
     for dist in distributions():
         for ep in dist.entry_points:
             if ep.group != "zoo" or manager.get_plugin(ep.name) or manager.is_blocked(ep.name):
                 continue
-            package = f"{dist.metadata['name']} {dist.version}"
+            package, version = dist.metadata["name"], dist.version
+            info = Installed(ep.name, package, version)
+            manager.zoo_installed.append(info)
+            if ep.name in disabled or package in disabled:
+                matched |= {ep.name, package} & disabled
+                manager.set_blocked(ep.name)  # a second copy of the distribution on the path stays out too
+                info.status = "disabled"
+                continue
             try:
                 plugin = ep.load()
             except Exception as error:
-                manager.zoo_load_errors.append((package, f"failed to import {ep.value}: {type(error).__name__}: {error}"))
+                _failed(manager, info, f"failed to import {ep.value}: {type(error).__name__}: {error}")
                 continue
-            manager.register(plugin, name=ep.name)
-            manager.zoo_origins[id(plugin)] = package
+            try:
+                manager.register(plugin, name=ep.name)
+            except Exception as error:  # pluggy's validation: a hook argument its spec does not have
+                _failed(manager, info, f"cannot register {ep.value}: {type(error).__name__}: {error}")
+    return matched
+
+
+def _failed(manager, info: Installed, message: str) -> None:
+    info.status = "failed"
+    info.problems.append(message)
+    manager.zoo_load_errors.append((info.origin, message))
+
+
+def disabled_from_env() -> tuple[str, ...]:
+    """Plugins ``ZOO_DISABLE_PLUGINS`` (comma-separated) leaves out; ``zoo --disable-plugin`` sets it."""
+    return tuple(name.strip() for name in os.environ.get("ZOO_DISABLE_PLUGINS", "").split(",") if name.strip())
 
 
 _DEFAULT: Registry | None = None
 
 
 def default_registry() -> Registry:
-    """The process-wide registry with built-ins and installed plugins."""
+    """The process-wide registry with built-ins and installed plugins, less those disabled."""
     global _DEFAULT
     if _DEFAULT is None:
-        _DEFAULT = Registry(plugin_manager())
+        _DEFAULT = Registry(plugin_manager(disabled=disabled_from_env()))
     return _DEFAULT
