@@ -58,7 +58,7 @@ def main(argv=None) -> int:
         disable_plugins(args.disable_plugin + getattr(args, "disable_after", []))
         return args.handler(args)
     except ZooError as error:
-        print(f"zoo: error: {error}", file=sys.stderr)
+        print(f"zoo: error: {one_line(str(error))}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("interrupted; finished cells are kept in the store", file=sys.stderr)
@@ -77,6 +77,11 @@ def disable_plugins(names: list[str]) -> None:
         known = sorted({name for info in registry.installed for name in (info.name, info.package)} - {"zoo"})
         raise ZooError(f"--disable-plugin {unknown[0]}: no installed plugin or package has that name"
                        f"{_did_you_mean(unknown[0], known)}; installed: {', '.join(known)}")
+
+
+def one_line(text: str) -> str:
+    """A message as one line of plain text: newlines and control characters a manifest or store carried are escaped."""
+    return "".join(c if c.isprintable() or c == "\t" else repr(c)[1:-1] for c in text)
 
 
 if __name__ == "__main__":

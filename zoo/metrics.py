@@ -70,8 +70,9 @@ def cell_metrics(outcome: Outcome, wall_time: float) -> dict:
         "counters": counters,
         "wall_time": wall_time,
     }
-    tested, accepted = int(counters.get("tested", 0)), int(counters.get("accepted", 0))
-    if tested > 0:
+    tested, accepted = counters.get("tested", 0.0), counters.get("accepted", 0.0)
+    if math.isfinite(tested) and math.isfinite(accepted) and tested > 0:  # a plugin's NaN count is stored, not judged
+        tested, accepted = int(tested), int(accepted)
         lo, hi = clopper_pearson(accepted, tested)
         metrics["acceptance"] = {"rate": accepted / tested, "ci_low": lo, "ci_high": hi, "tested": tested, "accepted": accepted}
         metrics["throughput"] = tested / wall_time if wall_time > 0 else None

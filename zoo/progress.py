@@ -10,16 +10,23 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 def _counters_text(counters: dict) -> str:
     parts = []
-    if "tested" in counters:
-        parts.append(f"tested {int(counters['tested']):,}")
-    if "accepted" in counters:
-        parts.append(f"accepted {int(counters['accepted']):,}")
+    for key in ("tested", "accepted"):
+        if key in counters:
+            parts.append(f"{key} {_number(counters[key], ',.0f')}")
     if counters.get("rate"):
-        parts.append(f"{counters['rate']:,.0f}/s")
+        parts.append(f"{_number(counters['rate'], ',.0f')}/s")
     for key, value in counters.items():
         if key not in ("tested", "accepted", "rate"):
-            parts.append(f"{key} {value:,.4g}" if isinstance(value, float) else f"{key} {value:,}")
+            parts.append(f"{key} {_number(value, ',.4g' if isinstance(value, float) else ',')}")
     return " · ".join(parts)
+
+
+def _number(value, spec: str) -> str:
+    """A plugin's counter as text; NaN, None or a string shows as such instead of stopping the run."""
+    try:
+        return format(value, spec)
+    except (TypeError, ValueError):
+        return str(value)
 
 
 class LiveProgress:
@@ -32,8 +39,9 @@ class LiveProgress:
     def __init__(self, total: int, console: Console | None = None, min_interval: float = 0.1):
         self.console = console or Console(stderr=True)
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[counters]}"), console=self.console, transient=False,
+            # labels and bench names come from manifests: shown literally, never as markup
+            TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[counters]}", markup=False), console=self.console, transient=False,
         )
         self.total, self.min_interval, self._last = total, min_interval, 0.0
         self.finished, self._cell, self._counters = 0, None, {}
@@ -58,7 +66,8 @@ class LiveProgress:
             self._last = now
             self.progress.update(self.cell, counters=_counters_text(counters))
 
-    def finish_cell(self, cell, note: str = "", seconds: float = 0.0) -> None:
+    def finish_cell(self, cell, note=None, seconds: float = 0.0) -> None:
+        """``note`` (a rich ``Text``, printed as is) replaces the plain line, e.g. for a failed cell."""
         self.progress.update(self.cell, visible=False)
         self.progress.advance(self.all)
         self.finished += 1

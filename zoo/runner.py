@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
+from rich.text import Text
 
 from zoo.cells import Cell
 from zoo.data import set_data_root
@@ -148,7 +149,9 @@ def run(manifest, registry: Registry, store: Store, rerun: bool = False, executo
             for cell, result in executor.map(pending, work, started):
                 if isinstance(result, Exception):
                     summary["failed"] += 1
-                    message = f"[red]failed[/] {cell.describe()}: {type(result).__name__}: {result} ({blame(cell, registry)})"
+                    # the exception text and the cell's labels are a plugin's or a manifest's: printed literally
+                    message = Text("failed", style="red").append(
+                        f" {cell.describe()}: {type(result).__name__}: {result} ({blame(cell, registry)})")
                     hook.zoo_cell_error(cell=cell, error=result)
                     bar.finish_cell(cell, message)
                     continue

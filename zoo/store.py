@@ -34,29 +34,124 @@ CREATE TABLE IF NOT EXISTS params (cell_id TEXT PRIMARY KEY REFERENCES cells(id)
 """
 
 
+class StoreWriteError(ZooError):
+    """The store cannot take another cell (full disk, read-only file): the run stops, stored cells stay."""
+
+
 class Store:
+    """A results store. ``create=False`` opens it read-only: nothing is created or changed on disk.
+
+    A file is accepted only when it is a zoo store of a schema this version
+    knows; an empty file, another program's database or a newer store is
+    refused untouched. A store opened for writing must also be undamaged.
+    """
+
     def __init__(self, path, create: bool = True):
         self.path = Path(path)
-        if not create and not self.path.is_file():
+        self.readonly = not create
+        self.unreadable: list[str] = []  # rows (by id or rowid) that could not be read, for the caller to report
+        if self.readonly and not self.path.is_file():
             raise ZooError(f"{self.path}: no such store; run `zoo bench MANIFEST` first or pass the right path")
-        if create:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists() and not self.path.is_file():
+            raise ZooError(f"{self.path}: is not a file; pass a store path (e.g. results/NAME.sqlite)")
+        if self.path.is_file() and self.path.stat().st_size == 0:
+            raise ZooError(f"{self.path}: an empty file, not a zoo results store; left untouched; pass another path "
+                           "or delete the file")
+        self.conn = self._connect_readonly() if self.readonly else self._connect_writable()
+
+    def _connect_readonly(self) -> sqlite3.Connection:
+        # Without a -wal file the store is fully checkpointed: opening it immutable creates no -wal/-shm beside it
+        # (a plain read-only open of a WAL database would leave both behind, even in someone else's folder).
+        immutable = "" if Path(f"{self.path}-wal").exists() else "&immutable=1"
         try:
-            self.conn = sqlite3.connect(self.path, timeout=30)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=FULL")
-            with self.conn:
-                self.conn.executescript(SCHEMA)
-                self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-            self.conn.execute("SELECT id, spec, metrics, env FROM cells LIMIT 1")  # a foreign 'cells' table fails here
+            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro{immutable}", uri=True, timeout=30)
+            self._check_schema(conn)
         except sqlite3.DatabaseError as error:
-            raise ZooError(f"{self.path}: not a zoo results store ({error}); pass another --store path") from None
+            raise ZooError(f"{self.path}: not a zoo results store, or a damaged one ({error}); left untouched; "
+                           "pass another path") from None
+        return conn
+
+    def _connect_writable(self) -> sqlite3.Connection:
+        existed = self.path.is_file()
+        if existed:  # look before touching: another program's database or a damaged store is left as it is
+            self.conn = self._connect_readonly()
+            try:
+                self._check_whole()
+            finally:
+                self.conn.close()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ZooError(f"{self.path}: cannot create its folder ({error.strerror or error}); pass another --store") from None
+        try:
+            conn = sqlite3.connect(self.path, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            with conn:
+                conn.executescript(SCHEMA)
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        except sqlite3.DatabaseError as error:
+            stored = "" if not existed else f"; the {self._count_readonly()} cells it holds are safe"
+            raise StoreWriteError(f"{self.path}: cannot write the store ({error}){stored}; free disk space, fix its "
+                                  "permissions or pass another --store") from None
+        return conn
+
+    def _count_readonly(self) -> int:
+        try:
+            conn = self._connect_readonly()
+        except ZooError:
+            return 0
+        try:
+            return conn.execute("SELECT count(*) FROM cells").fetchone()[0]
+        except sqlite3.Error:
+            return 0
+        finally:
+            conn.close()
+
+    def _check_schema(self, conn: sqlite3.Connection) -> None:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "meta" not in tables or "cells" not in tables:
+            raise ZooError(f"{self.path}: an SQLite database of another program (tables: {', '.join(sorted(tables)) or 'none'}), "
+                           "not a zoo results store; left untouched; pass another path")
+        version = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if version is None or version[0] != SCHEMA_VERSION:
+            found = "no schema version" if version is None else f"schema {version[0]!r}"
+            raise ZooError(f"{self.path}: a store of {found}; this zoo reads schema {SCHEMA_VERSION!r}; "
+                           "use the zoo version that wrote it (pip install -U zoo for a newer one)")
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(cells)")}
+        missing = {"id", "bench", "label", "n", "seed", "axes", "spec", "metrics", "env"} - columns
+        if missing:
+            raise ZooError(f"{self.path}: its cells table lacks {', '.join(sorted(missing))}; not a zoo results store")
+
+    def _check_whole(self) -> None:
+        """Writing into a damaged file could lose what is still readable: refuse, and say what to do."""
+        try:
+            problems = [row[0] for row in self.conn.execute("PRAGMA quick_check")]
+        except sqlite3.DatabaseError as error:
+            problems = [str(error)]
+        if problems != ["ok"]:
+            raise ZooError(f"{self.path}: the store is damaged ({problems[0]}); not writing to it. `zoo report "
+                           f"{self.path}` shows what can still be read; run with another --store")
+        self.records()
+        if self.unreadable:
+            raise ZooError(f"{self.path}: {len(self.unreadable)} stored rows cannot be read (first: {self.unreadable[0]}); "
+                           f"not writing to it. `zoo report {self.path}` shows the rest; run with another --store")
 
     def close(self):
         self.conn.close()
 
     def done_ids(self) -> set[str]:
-        return {row[0] for row in self.conn.execute("SELECT id FROM cells")}
+        try:
+            return {row[0] for row in self.conn.execute("SELECT id FROM cells")}
+        except sqlite3.DatabaseError:  # a damaged read-only store: what can be read
+            return {r["id"] for r in self.records()}
+
+    def count(self) -> int:
+        """How many cells the store holds (for messages after a failed write)."""
+        try:
+            return self.conn.execute("SELECT count(*) FROM cells").fetchone()[0]
+        except sqlite3.Error:
+            return 0
 
     def add(self, cell: Cell, metrics: dict, env: dict, params: torch.Tensor | None = None) -> None:
         """Store a finished cell (replacing an earlier row for the same id) in one transaction."""
@@ -64,6 +159,13 @@ class Store:
         row = (cell.id, cell.suite, cell.bench, cell.report, cell.task.name, cell.model.name, cell.optimizer.name,
                cell.label, cell.n, lo, hi, cell.seed, json.dumps(cell.axes), json.dumps(cell.spec()),
                json.dumps(metrics), json.dumps(env), datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        try:
+            self._write(cell, row, params)
+        except (sqlite3.Error, OSError) as error:
+            raise StoreWriteError(f"{self.path}: cannot store a finished cell ({error}); the {self.count()} cells stored "
+                                  "before are safe; free disk space or fix permissions and run again to resume") from None
+
+    def _write(self, cell: Cell, row: tuple, params) -> None:
         with self.conn:
             self.conn.execute("DELETE FROM params WHERE cell_id = ?", (cell.id,))
             self.conn.execute(f"INSERT OR REPLACE INTO cells VALUES ({', '.join('?' * len(row))})", row)
@@ -73,23 +175,67 @@ class Store:
                 self.conn.execute("INSERT INTO params VALUES (?, ?)", (cell.id, buffer.getvalue()))
 
     def records(self, benches: list[str] | None = None) -> list[dict]:
-        """Every stored cell as a plain dict, in insertion order."""
-        query = "SELECT id, suite, bench, report, task, model, optimizer, label, n, bin_lo, bin_hi, seed, axes, spec, metrics, env, finished_at FROM cells"
-        args: tuple = ()
+        """Every readable stored cell as a plain dict, in insertion order.
+
+        Rows that cannot be read (a damaged page, malformed JSON) are left out
+        and named in :attr:`unreadable`; the rest are returned.
+        """
+        where, args = "", ()
         if benches:
-            query += f" WHERE bench IN ({', '.join('?' * len(benches))})"
-            args = tuple(benches)
+            where, args = f" WHERE bench IN ({', '.join('?' * len(benches))})", tuple(benches)
+        self.unreadable = []
+        try:
+            rows = self.conn.execute(f"SELECT rowid, {COLUMNS} FROM cells{where} ORDER BY rowid", args).fetchall()
+        except sqlite3.DatabaseError:
+            rows = self._rows_one_by_one(where, args)
         out = []
-        for r in self.conn.execute(query + " ORDER BY rowid", args):
-            out.append({
-                "id": r[0], "suite": r[1], "bench": r[2], "report": r[3], "task": r[4], "model": r[5],
-                "optimizer": r[6], "label": r[7], "n": r[8], "bin": (r[9], r[10]) if r[9] is not None else None,
-                "seed": r[11], "axes": json.loads(r[12]), "spec": json.loads(r[13]), "metrics": json.loads(r[14]),
-                "env": json.loads(r[15]), "finished_at": r[16],
-            })
+        for r in rows:
+            try:
+                out.append(_record(r[1:]))
+            except (ValueError, TypeError) as error:
+                self.unreadable.append(f"cell {r[1]!r} ({type(error).__name__}: {error})")
         return out
+
+    def _rows_one_by_one(self, where: str, args: tuple) -> list[tuple]:
+        """A damaged table read row by row: every row a damaged page does not hold."""
+        try:
+            last = self.conn.execute("SELECT max(rowid) FROM cells").fetchone()[0] or 0
+        except sqlite3.DatabaseError as error:
+            self.unreadable.append(f"the cells table ({error})")
+            return []
+        rows = []
+        clause = where.replace(" WHERE ", " AND ") if where else ""
+        for rowid in range(1, last + 1):
+            try:
+                row = self.conn.execute(f"SELECT rowid, {COLUMNS} FROM cells WHERE rowid = ?{clause}", (rowid, *args)).fetchone()
+            except sqlite3.DatabaseError as error:
+                self.unreadable.append(f"row {rowid} ({error})")
+                continue
+            if row is not None:
+                rows.append(row)
+        return rows
 
     def params(self, cell_id: str) -> torch.Tensor | None:
         """The stored parameters ``[K, P]`` of a cell's reported models, if it kept them."""
-        row = self.conn.execute("SELECT data FROM params WHERE cell_id = ?", (cell_id,)).fetchone()
-        return torch.from_numpy(np.load(io.BytesIO(row[0]), allow_pickle=False)) if row else None
+        try:
+            row = self.conn.execute("SELECT data FROM params WHERE cell_id = ?", (cell_id,)).fetchone()
+            return torch.from_numpy(np.load(io.BytesIO(row[0]), allow_pickle=False)) if row else None
+        except (sqlite3.DatabaseError, ValueError, TypeError, OSError):  # damaged parameters: as if not kept
+            return None
+
+
+COLUMNS = "id, suite, bench, report, task, model, optimizer, label, n, bin_lo, bin_hi, seed, axes, spec, metrics, env, finished_at"
+
+
+def _record(r: tuple) -> dict:
+    """A row as the dict reports read; raises ValueError on malformed JSON."""
+    record = {
+        "id": r[0], "suite": r[1], "bench": r[2], "report": r[3], "task": r[4], "model": r[5],
+        "optimizer": r[6], "label": r[7], "n": r[8], "bin": (r[9], r[10]) if r[9] is not None or r[10] is not None else None,
+        "seed": r[11], "axes": json.loads(r[12]), "spec": json.loads(r[13]), "metrics": json.loads(r[14]),
+        "env": json.loads(r[15]), "finished_at": r[16],
+    }
+    for key in ("axes", "spec", "metrics", "env"):
+        if not isinstance(record[key], dict):
+            raise ValueError(f"{key} is not a JSON object")
+    return record

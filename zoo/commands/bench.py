@@ -55,7 +55,7 @@ def main(args) -> int:
     try:
         summary = runner.run(manifest, registry, store, rerun=args.rerun, executor=executor, console=err)
         err.print(
-            f"{summary['done']} cells run, {summary['skipped']} already in {manifest.store}, "
+            f"{summary['done']} cells run, {summary['skipped']} already in {escape(str(manifest.store))}, "
             f"{summary['failed']} failed" + (" — interrupted, run again to resume" if summary["interrupted"] else "")
         )
         # Report exactly this manifest's cells: the store may also hold cells of an earlier version of it.
@@ -70,14 +70,20 @@ def main(args) -> int:
 
 
 def dry_run(manifest, console) -> int:
-    done = Store(manifest.store).done_ids() if manifest.store.exists() else set()
+    done = set()
+    if manifest.store.exists():  # read-only: a dry run never creates or changes a file
+        store = Store(manifest.store, create=False)
+        try:
+            done = store.done_ids()
+        finally:
+            store.close()
     for bench in manifest.benches:
-        console.print(f"[bold]{escape(bench.name)}[/] ({len(bench.cells)} cells, report {bench.report})")
+        console.print(f"[bold]{escape(bench.name)}[/] ({len(bench.cells)} cells, report {escape(bench.report)})")
         for source in dict.fromkeys(reports.data_text(cell.data) for cell in bench.cells):
             if source:
                 console.print(f"  {escape(source)}")
         for cell in bench.cells:
-            console.print(f"  {cell.id}  {'done ' if cell.id in done else 'todo '} {cell.describe()}")
+            console.print(f"  {cell.id}  {'done ' if cell.id in done else 'todo '} {cell.describe()}", markup=False)
     pending = sum(c.id not in done for c in manifest.cells)
-    console.print(f"{len(manifest.cells)} cells, {pending} to run; store {manifest.store}; device {manifest.device}")
+    console.print(f"{len(manifest.cells)} cells, {pending} to run; store {escape(str(manifest.store))}; device {manifest.device}")
     return 0

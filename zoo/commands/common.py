@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 
 from zoo import reports
 from zoo.reports import FORMATS
@@ -19,7 +20,16 @@ def stdout_console() -> Console:
 
 def warn_load_errors(registry, console: Console) -> None:
     for package, message in registry.load_errors:
-        console.print(f"[yellow]warning:[/] plugin {package}: {message}")
+        console.print(f"[yellow]warning:[/] plugin {escape(package)}: {escape(message)}")
+
+
+def warn_unreadable(store) -> None:
+    """A damaged store is reported with what can still be read: say what could not."""
+    if store.unreadable:
+        shown = "; ".join(store.unreadable[:3]) + ("; ..." if len(store.unreadable) > 3 else "")
+        Console(stderr=True, highlight=False).print(
+            f"warning: {store.path}: {len(store.unreadable)} stored rows cannot be read and are left out ({shown})",
+            markup=False)
 
 
 def newest_cells(records: list[dict], keep_all: bool) -> list[dict]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from zoo import plotting, reports, slab
-from zoo.commands.common import add_format, newest_cells, stdout_console
+from zoo.commands.common import add_format, newest_cells, stdout_console, warn_unreadable
 from zoo.errors import ZooError
 from zoo.reports.bins import group
 from zoo.store import Store
@@ -48,6 +48,7 @@ def main(args) -> int:
     written = []
     try:
         records = store.records(args.bench)
+        warn_unreadable(store)
         if not records:
             raise ZooError(f"{args.store}: no finished cells" + (f" for bench {', '.join(args.bench)}" if args.bench else ""))
         records = newest_cells(records, args.all)
@@ -64,5 +65,5 @@ def main(args) -> int:
                        "need a 2-D task run with keep_params = true in the manifest's [suite] (then `zoo bench --rerun`)")
     paths = Console(stderr=True, highlight=False)
     for path in written:
-        paths.print(f"wrote {path}", soft_wrap=True)
+        paths.print(f"wrote {path}", soft_wrap=True, markup=False)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from zoo import data
@@ -68,9 +69,9 @@ def main(args) -> int:
         except (ValueError, FileNotFoundError, CheckpointMismatch) as error:
             raise ZooError(str(error)) from None
         except KeyboardInterrupt:
-            console.print(f"interrupted; {args.out} keeps every finished epoch, run the same command again to resume")
+            console.print(f"interrupted; {escape(str(args.out))} keeps every finished epoch, run the same command again to resume")
             return 130
     held = "" if meta["holdout_acc"] is None else f", held-out accuracy {meta['holdout_acc']:.1%}"
-    console.print(f"{args.out}: ResNet-12 width {meta['width']} on {meta['dataset']} base classes ({len(meta['classes'])}), "
+    console.print(f"{escape(str(args.out))}: ResNet-12 width {meta['width']} on {meta['dataset']} base classes ({len(meta['classes'])}), "
                   f"{meta['epochs_done']} epochs, train accuracy {meta['train_acc']:.1%}{held}")
     return 0

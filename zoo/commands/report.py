@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from zoo import reports
-from zoo.commands.common import add_format, newest_cells, stdout_console
+from zoo.commands.common import add_format, newest_cells, stdout_console, warn_unreadable
 from zoo.errors import ZooError
 from zoo.store import Store
 
@@ -23,6 +23,7 @@ def main(args) -> int:
     store = Store(args.store, create=False)
     try:
         records = store.records(args.bench)
+        warn_unreadable(store)
     finally:
         store.close()
     if not records:

@@ -37,7 +37,7 @@ class Stat:
 
     @classmethod
     def of(cls, values, **kw) -> "Stat":
-        values = list(values)
+        values = numbers(values)
         if not values:
             return cls(None, None, 0, **kw)
         return cls(statistics.fmean(values), statistics.pstdev(values) if len(values) > 1 else 0.0, len(values), **kw)
@@ -60,6 +60,28 @@ class Table:
     note: str = ""
 
 
+def numbers(values) -> list[float]:
+    """The numbers among stored values (a hand-edited or foreign row may hold anything); NaN stays NaN."""
+    return [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+
+
+def orderable(value):
+    """A sort key for any stored value: numbers by value, then strings, then the rest by their text."""
+    if value is None:
+        return (0, 0.0, "")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (1, 0.0 if math.isnan(value) else float(value), "nan" if math.isnan(value) else "")
+    if isinstance(value, (tuple, list)):
+        return (2, 0.0, "", tuple(orderable(v) for v in value))
+    return (3, 0.0, str(value))
+
+
+def axes_key(record: dict) -> tuple:
+    """A record's extra axes as a hashable, sortable key; a list- or table-valued axis becomes its JSON text."""
+    return tuple(sorted((str(k), v if isinstance(v, (str, int, float, bool)) else json.dumps(v, default=repr))
+                        for k, v in record["axes"].items()))
+
+
 def layout(name: str):
     return importlib.import_module(LAYOUTS[name]).tables
 
@@ -74,7 +96,7 @@ def latest(records: list[dict]) -> tuple[list[dict], int]:
     newest: dict[str, int] = {}
     for i, record in enumerate(records):  # insertion order, so a later record wins
         point = [record["bench"], record["label"], record["n"], record["bin"], record["seed"], record["axes"]]
-        newest[json.dumps(point, sort_keys=True)] = i
+        newest[json.dumps(point, sort_keys=True, default=repr)] = i
     kept = [records[i] for i in sorted(newest.values())]
     return kept, len(records) - len(kept)
 
@@ -86,8 +108,16 @@ def tables_for(records: list[dict]) -> list[Table]:
         benches.setdefault(record["bench"], []).append(record)
     out = []
     for group in benches.values():
-        tables = layout(group[-1]["report"])(group)
-        source = data_note(group)
+        report = group[-1]["report"]
+        try:
+            tables = layout(report)(group)
+        except Exception as error:  # a layout that does not fit the stored cells must not hide them
+            tables = [cells_table(group, f"the {report!r} layout cannot show these cells ({type(error).__name__}: "
+                                         f"{error}); each stored cell instead")]
+        try:
+            source = data_note(group)
+        except (AttributeError, TypeError, KeyError):  # a stored provenance of another shape: no note
+            source = ""
         for table in tables if source else []:
             table.note = f"{table.note}; {source}" if table.note else source
         out.extend(tables)
@@ -113,18 +143,38 @@ def data_note(records: list[dict]) -> str:
     return " | ".join(t for t in texts if t)
 
 
+def cells_table(records: list[dict], note: str) -> Table:
+    """One row per stored cell with its plain test accuracy: a layout's fallback that reads any record."""
+    rows = []
+    for r in records:
+        metrics = r["metrics"] if isinstance(r.get("metrics"), dict) else {}
+        values = metrics.get("test_acc_values")
+        stat = Stat.of(values if isinstance(values, list) else [])
+        axes = ", ".join(f"{k}={v}" for k, v in axes_key(r))
+        rows.append([r["label"], r["n"], r["bin"], r["seed"], axes, stat])
+    return Table(f"{records[0]['bench']}: stored cells", ["optimizer", "n", "bin", "seed", "axes", "test accuracy %"],
+                 rows, note)
+
+
 def _plain(value):
+    """JSON-ready: NaN and infinities become null (JSON has none), odd types their text."""
     if isinstance(value, Stat):
-        return value.as_dict()
-    if isinstance(value, float) and math.isnan(value):
+        return _plain(value.as_dict())
+    if isinstance(value, float) and not math.isfinite(value):
         return None
-    return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 def to_json(tables: list[Table]) -> str:
     return json.dumps(
         [{"title": t.title, "columns": t.columns, "rows": [[_plain(v) for v in row] for row in t.rows], "note": t.note} for t in tables],
-        indent=2,
+        indent=2, allow_nan=False,
     )
 
 
@@ -167,13 +217,16 @@ def to_markdown(tables: list[Table]) -> str:
 
 def print_rich(tables: list[Table], console) -> None:
     from rich.table import Table as RichTable
+    from rich.text import Text
 
+    # labels, bench names and stored values are shown literally: a "[red]" in a label is text, not markup
     for table in tables:
-        rich_table = RichTable(title=table.title, caption=table.note or None, title_justify="left")
+        rich_table = RichTable(title=Text(table.title), caption=Text(table.note) if table.note else None,
+                               title_justify="left")
         for i, col in enumerate(table.columns):
-            rich_table.add_column(col, justify="left" if i == 0 else "right", no_wrap=i == 0)
+            rich_table.add_column(Text(str(col)), justify="left" if i == 0 else "right", no_wrap=i == 0)
         for row in table.rows:
-            rich_table.add_row(*(str(v) for v in row))
+            rich_table.add_row(*(Text(str(v)) for v in row))
         console.print(rich_table)
 
 

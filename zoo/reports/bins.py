@@ -7,11 +7,13 @@ every further optimizer of the bench: first optimizer minus that one.
 
 from __future__ import annotations
 
-from zoo.reports import Stat, Table
+from zoo.reports import Stat, Table, axes_key, orderable
 
 
 def bin_name(loss_bin) -> str:
-    return "accuracy only" if loss_bin is None else f"({loss_bin[0]:g}, {loss_bin[1]:g}]"
+    if loss_bin is None:
+        return "accuracy only"
+    return "(" + ", ".join(f"{e:g}" if isinstance(e, (int, float)) else str(e) for e in loss_bin) + "]"  # a NULL edge: None
 
 
 def grid(records: list[dict]) -> dict:
@@ -38,10 +40,10 @@ def tables(records: list[dict]) -> list[Table]:
     out = []
     bench = records[0]["bench"]
     first = records[0]
-    for axes, by_axes in group(records, lambda r: tuple(sorted(r["axes"].items()))).items():
+    for axes, by_axes in group(records, axes_key).items():
         by_label = group(by_axes, lambda r: r["label"])
-        sizes = sorted({r["n"] for r in by_axes})
-        bins = sorted({tuple(r["bin"]) if r["bin"] else None for r in by_axes}, key=lambda b: (b is not None, b))
+        sizes = sorted({r["n"] for r in by_axes}, key=orderable)
+        bins = sorted({tuple(r["bin"]) if r["bin"] else None for r in by_axes}, key=lambda b: (b is not None, orderable(b)))
         columns = ["n"] + [bin_name(b) for b in bins]
         grids = {label: grid(rs) for label, rs in by_label.items()}
         where = f"{first['task']}, {first['model']}{axes_text(axes)}"

@@ -16,7 +16,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from zoo.reports import Stat, Table
+from zoo.reports import Stat, Table, axes_key
 from zoo.reports.bins import axes_text, group
 from zoo.reports.side_by_side import _reached
 
@@ -49,7 +49,7 @@ def tables(records: list[dict]) -> list[Table]:
     out = []
     bench, first = records[0]["bench"], records[0]
     dataset = first["spec"]["task"]["params"].get("dataset", first["task"])
-    for axes, by_axes in group(records, lambda r: tuple(sorted(r["axes"].items()))).items():
+    for axes, by_axes in group(records, axes_key).items():
         where = f"{dataset} novel classes, {first['model']} head{axes_text(axes)}"
         cells = group(by_axes, lambda r: (setting(r), r["label"]))
         labels = list(dict.fromkeys(r["label"] for r in by_axes))

@@ -11,31 +11,32 @@ training set) and wall time, each the mean per cell.
 
 from __future__ import annotations
 
+import math
 import statistics
 
-from zoo.reports import Stat, Table
+from zoo.reports import Stat, Table, axes_key, numbers, orderable
 from zoo.reports.bins import axes_text, group
 
 
 def _mean_counter(records: list[dict], name: str) -> str:
-    values = [r["metrics"]["counters"][name] for r in records if name in r["metrics"]["counters"]]
+    values = numbers(r["metrics"]["counters"][name] for r in records if name in r["metrics"]["counters"])
     return f"{statistics.fmean(values):,.0f}" if values else "–"
 
 
 def _reached(records: list[dict]) -> str:
-    tested = sum(int(r["metrics"]["counters"].get("tested", 0)) for r in records)
-    accepted = sum(int(r["metrics"]["counters"].get("accepted", 0)) for r in records)
-    return f"{accepted}/{tested}" if tested else "–"
+    tested = sum(numbers(r["metrics"]["counters"].get("tested", 0) for r in records))
+    accepted = sum(numbers(r["metrics"]["counters"].get("accepted", 0) for r in records))
+    return f"{accepted:.0f}/{tested:.0f}" if tested else "–"  # a NaN count shows as nan
 
 
 def tables(records: list[dict]) -> list[Table]:
     out = []
     bench, first = records[0]["bench"], records[0]
-    for axes, by_axes in group(records, lambda r: tuple(sorted(r["axes"].items()))).items():
+    for axes, by_axes in group(records, axes_key).items():
         where = f"{first['task']}, {first['model']}{axes_text(axes)}"
         cells = group(by_axes, lambda r: (r["n"], r["label"]))
         labels = list(dict.fromkeys(r["label"] for r in by_axes))
-        sizes = sorted({r["n"] for r in by_axes})
+        sizes = sorted({r["n"] for r in by_axes}, key=orderable)
         accuracy = [[n] + [Stat.of(v for r in cells.get((n, label), []) for v in r["metrics"]["test_acc_values"]) for label in labels]
                     for n in sizes]
         out.append(Table(f"{bench}: test accuracy % ({where})", ["n"] + labels, accuracy,
@@ -45,8 +46,8 @@ def tables(records: list[dict]) -> list[Table]:
             for label in labels:
                 rs = cells.get((n, label), [])
                 if rs:
-                    wall = statistics.fmean(r["metrics"]["wall_time"] for r in rs)
-                    train = Stat.of(r["metrics"]["train_acc"]["mean"] for r in rs if r["metrics"]["train_acc"]["mean"] is not None)
+                    wall = statistics.fmean(numbers(r["metrics"]["wall_time"] for r in rs) or [math.nan])
+                    train = Stat.of(r["metrics"]["train_acc"]["mean"] for r in rs)
                     cost.append([n, label, len(rs), _reached(rs), train, _mean_counter(rs, "steps"),
                                  _mean_counter(rs, "forward_evals"), f"{wall:,.1f}"])
         out.append(Table(f"{bench}: runs and cost ({where})",

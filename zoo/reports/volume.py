@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 
 from zoo.metrics import clopper_pearson
-from zoo.reports import Stat, Table
+from zoo.reports import Stat, Table, axes_key, numbers, orderable
 from zoo.reports.bins import bin_name, group
 
 VOLUME_OPTIMIZERS = ("guess_check", "poisoned_guess_check")
@@ -29,7 +29,8 @@ POISONED = "poisoned_"
 def pooled_counts(records: list[dict]) -> tuple[int, int]:
     """Accepted and tested guesses summed over cells."""
     counters = [r["metrics"]["counters"] for r in records]
-    return int(sum(c.get("accepted", 0) for c in counters)), int(sum(c.get("tested", 0) for c in counters))
+    finite = lambda vs: [v for v in numbers(vs) if math.isfinite(v)]  # noqa: E731  a NaN count is no count
+    return int(sum(finite(c.get("accepted", 0) for c in counters))), int(sum(finite(c.get("tested", 0) for c in counters)))
 
 
 def log10_volume(accepted: int, tested: int) -> tuple[float | None, float | None, float]:
@@ -65,7 +66,7 @@ def _train_accuracy(records: list[dict]) -> str:
 
 
 def _wall(records: list[dict]) -> str:
-    return f"{sum(r['metrics']['wall_time'] for r in records):,.1f}"
+    return f"{sum(numbers(r['metrics']['wall_time'] for r in records)):,.1f}"
 
 
 def _good_label(records: list[dict], optimizer: str) -> str | None:
@@ -78,7 +79,7 @@ def _good_label(records: list[dict], optimizer: str) -> str | None:
 
 def _row_key(record: dict) -> tuple:
     """Extra axis values, n and loss bin: what a row of both tables stands for."""
-    return tuple(v for _, v in sorted(record["axes"].items())), record["n"], tuple(record["bin"]) if record["bin"] else None
+    return tuple(v for _, v in axes_key(record)), record["n"], tuple(record["bin"]) if record["bin"] else None
 
 
 def tables(records: list[dict]) -> list[Table]:
@@ -87,7 +88,7 @@ def tables(records: list[dict]) -> list[Table]:
     cells = group(records, lambda r: (_row_key(r), r["label"]))
     labels = list(dict.fromkeys(r["label"] for r in records))
     optimizer_of = {r["label"]: r["optimizer"] for r in records}
-    keys = sorted({key for key, _ in cells}, key=lambda k: (k[0], k[1], k[2] is not None, k[2]))
+    keys = sorted({key for key, _ in cells}, key=lambda k: (orderable(k[0]), orderable(k[1]), k[2] is not None, orderable(k[2])))
     binned = any(b is not None for _, _, b in keys)
     lead = axis_names + ["n"] + (["bin"] if binned else [])
     head = lambda key: list(key[0]) + [key[1]] + ([bin_name(key[2])] if binned else [])  # noqa: E731
