@@ -208,18 +208,33 @@ class Registry:
         self._specs: dict[str, dict[str, PluginSpec]] = {kind: {} for kind in KINDS}
         self._packages: dict[tuple[str, str], tuple[str, str]] = {}
         by_plugin = {id(manager.get_plugin(info.name)): info for info in self.installed if info.status == "loaded"}
+        self._by_plugin = by_plugin
         for kind in KINDS:
             hook = getattr(manager.hook, f"zoo_{kind}s")
             for impl in hook.get_hookimpls():
                 info = by_plugin.get(id(impl.plugin)) or _describe(impl.plugin_name, impl.plugin)
                 origin = info.origin
                 try:
-                    specs = impl.function() or []
+                    specs = impl.function()
                 except Exception as error:  # a broken plugin must not take zoo down
-                    self.load_errors.append((origin, f"{type(error).__name__}: {error}"))
+                    self.load_errors.append((origin, f"zoo_{kind}s raised {type(error).__name__}: {error}; left out"))
+                    continue
+                if specs is None:
+                    specs = []
+                if not isinstance(specs, (list, tuple)):
+                    self.load_errors.append((origin, f"zoo_{kind}s returned {type(specs).__name__}, not a list of "
+                                                     "PluginSpec; left out"))
                     continue
                 for spec in specs:
-                    spec = replace(spec, origin=origin)
+                    problem = _spec_problem(spec)
+                    if problem is None:
+                        try:
+                            spec = replace(spec, origin=origin)
+                        except Exception as error:  # its own checks (a Param without default, ...)
+                            problem = f"{type(error).__name__}: {error}"
+                    if problem is not None:
+                        self.load_errors.append((origin, f"zoo_{kind}s gave an invalid spec ({problem}); left out"))
+                        continue
                     if spec.name in self._specs[kind]:
                         other = self._specs[kind][spec.name].origin
                         self.load_errors.append((origin, f"{kind} {spec.name!r} is already registered by {other}; ignored"))
@@ -249,6 +264,27 @@ class Registry:
 
     def hook(self):
         return self.manager.hook
+
+    def origin_of(self, plugin) -> str:
+        """The package (and version) behind a registered plugin object, for messages."""
+        info = self._by_plugin.get(id(plugin))
+        return info.origin if info else _describe(self.manager.get_name(plugin) or "?", plugin).origin
+
+
+def _spec_problem(spec) -> str | None:
+    """Why a hook's item cannot be registered, or None: it must be a PluginSpec with a plain name and a builder."""
+    if not isinstance(spec, PluginSpec):
+        return f"a {type(spec).__name__}, not a PluginSpec"
+    if not isinstance(spec.name, str) or not spec.name or not spec.name.isprintable():
+        return f"name {spec.name!r} is not a plain string"
+    if not callable(spec.build):
+        return f"{spec.name!r}: build is not callable"
+    for what in ("params", "choices", "types", "help"):
+        if not isinstance(getattr(spec, what), Mapping):
+            return f"{spec.name!r}: {what} is a {type(getattr(spec, what)).__name__}, not a table"
+    if not all(isinstance(key, str) for key in spec.params):
+        return f"{spec.name!r}: parameter names must be strings"
+    return None
 
 
 def _is_builtin(plugin) -> bool:

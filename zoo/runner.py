@@ -25,6 +25,7 @@ from zoo.errors import ZooError
 from zoo.executors import LocalExecutor
 from zoo.hookspecs import SuiteInfo
 from zoo.metrics import cell_metrics
+from zoo.observers import Observers
 from zoo.optimizer import Context
 from zoo.progress import LiveProgress
 from zoo.registry import Registry, default_registry
@@ -132,16 +133,16 @@ def run(manifest, registry: Registry, store: Store, rerun: bool = False, executo
     pending = [c for c in cells if c.id not in done]
     summary = {"cells": len(cells), "skipped": len(cells) - len(pending), "done": 0, "failed": 0, "interrupted": False}
     check_data(pending, registry)
-    hook = registry.hook()
-    suite = SuiteInfo.of(manifest, device)
-    hook.zoo_run_start(suite=suite, cells=pending)
     bar = LiveProgress(len(pending), console)
+    hook = Observers(registry, lambda text: bar.console.print(Text(text, style="yellow")))
+    suite = SuiteInfo.of(manifest, device)
+    hook.call("zoo_run_start", suite=suite, cells=pending)
 
     root = str(manifest.data_root) if manifest.data_root is not None else None
     work = CellWork(str(device), manifest.keep_params, root, registry, bar.update)
 
     def started(cell):
-        hook.zoo_cell_start(cell=cell)
+        hook.call("zoo_cell_start", cell=cell)
         bar.start_cell(cell)
 
     try:
@@ -152,15 +153,15 @@ def run(manifest, registry: Registry, store: Store, rerun: bool = False, executo
                     # the exception text and the cell's labels are a plugin's or a manifest's: printed literally
                     message = Text("failed", style="red").append(
                         f" {cell.describe()}: {type(result).__name__}: {result} ({blame(cell, registry)})")
-                    hook.zoo_cell_error(cell=cell, error=result)
+                    hook.call("zoo_cell_error", cell=cell, error=result)
                     bar.finish_cell(cell, message)
                     continue
                 store.add(cell, result.metrics, env, result.params)
                 summary["done"] += 1
-                hook.zoo_cell_finish(cell=cell, record=result.metrics)
+                hook.call("zoo_cell_finish", cell=cell, record=result.metrics)
                 bar.finish_cell(cell, seconds=result.metrics["wall_time"])
     except KeyboardInterrupt:
         summary["interrupted"] = True
     finally:
-        hook.zoo_run_finish(suite=suite, summary=summary)
+        hook.call("zoo_run_finish", suite=suite, summary=summary)
     return summary
