@@ -41,12 +41,15 @@ def assert_monotone(records) -> None:
 
 
 def assert_reproducible(optimizer: str, **params) -> None:
-    """Seed 0 twice gives the same search, to the bit; seed 1 another one (ten steps on 16 MNIST samples)."""
-    first, again, other = (run_recorded(optimizer, MNIST_PAIR, LENET, n=16, seed=seed, max_steps=10, **params).outcome
+    """Seed 0 twice gives the same search, round for round to the bit; seed 1 another one (ten steps on 16 MNIST samples).
+
+    Ten steps do not fit the samples, so no point is reported; the rounds' progress records are the search.
+    """
+    first, again, other = (run_recorded(optimizer, MNIST_PAIR, LENET, n=16, seed=seed, max_steps=10, **params)
                            for seed in (0, 0, 1))
-    assert torch.equal(first.params, again.params) and not torch.equal(first.params, other.params)
-    assert first.test_acc == again.test_acc and first.train_loss == again.train_loss
-    assert {k: v for k, v in first.counters.items() if k != "seconds"} == {k: v for k, v in again.counters.items() if k != "seconds"}
+    assert first.records == [dict(r, rate=f["rate"]) for r, f in zip(again.records, first.records)]
+    assert [r["loss"] for r in first.records] != [r["loss"] for r in other.records]
+    assert {k: v for k, v in first.outcome.counters.items() if k != "seconds"} == {k: v for k, v in again.outcome.counters.items() if k != "seconds"}
 
 
 MNIST_PAIR = {"name": "mnist", "classes": "pair"}

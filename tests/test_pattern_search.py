@@ -1,11 +1,17 @@
 """Pattern search on real tasks: monotone descent, step halving after a full pass, fitting, seeds."""
 
+from dataclasses import replace
+
+import pytest
 import torch
 
 from local_search_support import KINK, LENET, MNIST_PAIR, NEVER, TINY_MLP, assert_monotone, assert_reproducible, run_recorded
 from zoo.models.lenet import LeNet
+from zoo.models.mlp import MLP
 from zoo.optimizer import Context
 from zoo.optimizers.pattern_search import CoordinateMoves, PatternSearch
+from zoo.optimizers.random_greedy import RandomGreedySearch
+from zoo.registry import default_registry
 from zoo.tasks.mnist import MNIST
 
 
@@ -64,10 +70,47 @@ def test_reproducible_from_the_seed(mnist_root):
     assert_reproducible("pattern_search", population=100)
 
 
-def test_restarts_report_every_final_point():
-    outcome, _, net, _ = run_recorded("pattern_search", KINK, {"name": "mlp", "hidden": 8}, n=8, population=20, restarts=3)
-    assert outcome.params.shape == (3, net.num_params) and len(outcome.test_acc) == 3
-    assert outcome.counters["tested"] == 3 and outcome.counters["accepted"] == sum(a == 1.0 for a in outcome.train_acc)
+def test_reports_only_fitted_searches_and_restarts_those_that_do_not_fit():
+    outcome, _, net, _ = run_recorded("pattern_search", KINK, {"name": "mlp", "hidden": 8}, n=16, population=20,
+                                      max_steps=12, target=3, max_runs=8, check_every=1, objective="cross_entropy")
+    c = outcome.counters
+    assert outcome.params.shape == (3, net.num_params) and outcome.train_acc == [1.0] * 3 and len(outcome.test_acc) == 3
+    assert c["accepted"] == 3 and 3 < c["tested"] < 8  # some searches fail within 12 steps, but not five of them
+    assert c["restarts"] == c["tested"] - 3  # every search that did not fit was followed by a fresh one
+    assert c["unfitted_best_train_acc"] < 1.0
+
+
+def contradicted(problem):
+    """The training set plus its first point again with another label: no model can fit it."""
+    return replace(problem, x_train=torch.cat([problem.x_train, problem.x_train[:1]]),
+                   y_train=torch.cat([problem.y_train, 1 - problem.y_train[:1]]))
+
+
+def test_a_search_that_cannot_fit_reports_no_model_and_every_restart():
+    problem = contradicted(default_registry().get("task", "kink").build().sample(12, 0))
+    model = MLP(problem.input_shape, 2, hidden=8)
+    for search in (PatternSearch(population=20, max_steps=40, target=1, max_runs=4),
+                   RandomGreedySearch(population=20, max_steps=40, target=1, max_runs=4)):
+        outcome = search.run(problem, model, Context(seed=0, keep_params=True))
+        c = outcome.counters
+        assert outcome.test_acc == [] and outcome.params is None
+        assert (c["tested"], c["accepted"], c["restarts"]) == (4, 0, 3)
+        assert 0.5 <= c["unfitted_best_train_acc"] < 1.0
+        assert 0 < c["steps"] <= 4 * 40
+
+
+def test_accuracy_checked_on_the_reference_cadence_so_the_search_goes_on_after_it_fits():
+    assert PatternSearch(max_steps=80_000).check_every == 800 and RandomGreedySearch(max_steps=80_000).check_every == 266
+    first, cadence = (run_recorded("pattern_search", KINK, {"name": "mlp", "hidden": 8}, n=16, population=20,
+                                   objective="cross_entropy", check_every=every) for every in (1, 25))
+    fit_at = first.outcome.counters["steps"]
+    assert first.outcome.train_acc == [1.0] and 0 < fit_at
+    steps = cadence.outcome.counters["steps"]
+    assert steps % 25 == 0 and steps >= fit_at
+    # the same search up to the first fit (same random stream), then it keeps lowering the normalized loss
+    assert [r["loss"] for r in cadence.records[: len(first.records)]] == [r["loss"] for r in first.records]
+    assert cadence.outcome.train_acc == [1.0] and cadence.records[-1]["loss"] < first.records[-1]["loss"]
+    assert min(r["steps"] for r in cadence.records if r["train_acc"] == 1.0) == fit_at
 
 
 def test_lenet_head_on_shared_features_matches_the_full_forward_pass():
@@ -91,11 +134,14 @@ def test_shared_features_follow_the_full_forward_path_step_for_step(mnist_root):
         model = LeNet(problem.input_shape, 10, width=1.0)
         if not shared:
             model.head_start = None  # every candidate through model.forward
-        search = PatternSearch(population=60, max_steps=25)
-        results.append(search.run(problem, model, Context(seed=5, keep_params=True)))
-    fast, full = results
+        search, records = PatternSearch(population=60, max_steps=25), []
+        outcome = search.run(problem, model, Context(seed=5, progress=lambda **c: records.append(c)))
+        results.append((outcome, records))
+    (fast, fast_rounds), (full, full_rounds) = results
     assert fast.counters["steps"] == full.counters["steps"] == 25
     assert fast.counters["forward_evals"] == full.counters["forward_evals"]
     assert fast.counters["head_evals"] > 0.8 * fast.counters["forward_evals"] and full.counters["head_evals"] == 0
-    assert torch.equal(fast.params, full.params)
-    assert fast.test_acc == full.test_acc
+    # 25 steps do not fit 30 samples, so nothing is reported: the rounds are the comparison
+    assert fast.test_acc == full.test_acc == []
+    assert [(r["steps"], r["train_acc"], r["step"]) for r in fast_rounds] == [(r["steps"], r["train_acc"], r["step"]) for r in full_rounds]
+    assert [r["loss"] for r in fast_rounds] == pytest.approx([r["loss"] for r in full_rounds], rel=1e-5)

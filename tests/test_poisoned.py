@@ -8,7 +8,8 @@ import torch
 
 from zoo.metrics import cell_metrics, clopper_pearson
 from zoo.optimizer import Context
-from zoo.optimizers.poisoned import poisoned_problem, wrong_labels
+from zoo.evaluate import fit_and_loss
+from zoo.optimizers.poisoned import PoisonedSGD, poisoned_problem, wrong_labels
 from zoo.registry import default_registry
 from zoo.task import Problem
 
@@ -75,6 +76,22 @@ def test_poisoned_sgd_fits_training_set_but_fails_the_test_set_on_mnist(mnist_ro
     assert poisoned.train_acc == [1.0] * 4  # the clean training set, not the poisoned one
     assert np.mean(clean.test_acc) > 0.65
     assert np.mean(poisoned.test_acc) < np.mean(clean.test_acc) - 0.5
+
+
+def test_poisoned_sgd_accepts_on_the_clean_training_set_as_the_reference_does(mnist_root):
+    """After 30 epochs the models fit the clean points but not yet the 300 poison points."""
+    problem = build("task", "mnist", classes=[3, 8], source="folder").sample(8, seed=0)
+    problem = replace(problem, x_test=problem.x_test[:300], y_test=problem.y_test[:300])
+    model = build_model("mlp", problem, hidden=32)
+    common = dict(lr=0.05, batch=400, epochs=30, init="default", population=4, target=4, max_models=4)
+    clean = run("poisoned_sgd", problem, model, keep_params=True, **common)
+    strict = run("poisoned_sgd", problem, model, accept="poisoned", **common)
+    assert clean.train_acc == [1.0] * 4 and clean.counters["accepted"] == 4
+    poisoned = poisoned_problem(problem, poison=0, repeat=10)
+    fits_poisoned = fit_and_loss(model, clean.params, poisoned.x_train, poisoned.y_train)[0]
+    assert bool((fits_poisoned < 1).all()) and clean.counters["fit_poisoned"] == 0
+    assert strict.test_acc == [] and (strict.counters["tested"], strict.counters["accepted"]) == (4, 0)
+    assert PoisonedSGD(epochs=40_000).check_every == 401 and PoisonedSGD(epochs=1000, check_every=5).check_every == 5
 
 
 def two_points(poison_x):

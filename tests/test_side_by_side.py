@@ -16,7 +16,7 @@ model = { name = "mlp", hidden = 2 }
 optimizers = [
   { name = "sgd", label = "SGD", lr = 0.1, epochs = 50, init = "default", population = 1, target = 1, max_models = 1 },
   { name = "pattern_search", label = "PS", population = 8, max_steps = 50 },
-  { name = "random_greedy", label = "RGS", population = 8, max_steps = 50, restarts = 2 },
+  { name = "random_greedy", label = "RGS", population = 8, max_steps = 50, target = 2, max_runs = 3 },
 ]
 matrix = { n = [8, 16], seeds = [0, 1] }
 """
@@ -36,13 +36,18 @@ def test_accuracy_side_by_side_and_cost_per_optimizer(tmp_path):
         return [v for r in records if r["n"] == n and r["label"] == label for v in r["metrics"]["test_acc_values"]]
 
     for n, sgd, ps, rgs in accuracy.rows:
-        assert ps.count == 2 and rgs.count == 4  # one final point per search, two restarts for RGS, two seeds
-        assert sgd.count == len(values(n, "SGD")) and abs(ps.mean - sum(values(n, "PS")) / 2) < 1e-12
+        for stat, label in ((sgd, "SGD"), (ps, "PS"), (rgs, "RGS")):
+            fitted = [r for r in records if r["n"] == n and r["label"] == label]
+            assert stat.count == len(values(n, label)) == sum(int(r["metrics"]["counters"]["accepted"]) for r in fitted)
+            assert all(r["metrics"]["train_acc"]["mean"] in (None, 1.0) for r in fitted)  # never an unfitted point
 
     assert [row[:3] for row in cost.rows] == [[n, label, 2] for n in (8, 16) for label in ("SGD", "PS", "RGS")]
-    for n, label, _, reached, train, steps, evals, _ in cost.rows:
+    for n, label, _, reached, restarts, unfitted, steps, evals, _ in cost.rows:
         cells = [r["metrics"]["counters"] for r in records if r["n"] == n and r["label"] == label]
         assert reached == f"{sum(int(c['accepted']) for c in cells)}/{sum(int(c['tested']) for c in cells)}"
-        assert steps == f"{sum(c['steps'] for c in cells) / 2:,.0f}" and 0 <= train.mean <= 1
+        assert restarts == f"{sum(int(c['restarts']) for c in cells):,}"
+        best = [c["unfitted_best_train_acc"] for c in cells if "unfitted_best_train_acc" in c]
+        assert unfitted == (f"{max(best) * 100:.1f}" if best else "–")
+        assert steps == f"{sum(c['steps'] for c in cells) / 2:,.0f}"
         assert evals == ("–" if label == "SGD" else f"{sum(c['forward_evals'] for c in cells) / 2:,.0f}")
     store.close()

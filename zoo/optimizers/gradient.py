@@ -9,7 +9,13 @@ Bin steering (GUIDE §2): a model stops receiving gradient once it has 100%
 train accuracy and normalized train loss <= the bin's upper edge (without a
 bin: once it fits). At the end a model is reported when it is accepted by the
 same rule as Guess & Check. Rounds repeat until ``target`` models are
-accepted or ``max_models`` have been trained.
+accepted or ``max_models`` have been trained; ``restarts`` counts the rounds
+begun because the ones before had not yet found ``target`` models.
+
+The reference sizes a round by its minibatch: batch min(n/2, cap) (cap 2 in
+Tables 2 and 3, 64 in Table 4; ``batch = 0`` with ``batch_cap``) and
+``population_budget // batch`` models (1,000 in Table 4), retried until one
+fits.
 """
 
 from __future__ import annotations
@@ -34,38 +40,52 @@ ALGORITHMS = {
 
 class GradientBaseline:
     def __init__(self, algorithm="sgd", lr=0.001, momentum=0.0, weight_decay=0.0, epochs=30, batch=0,
-                 init="uniform", radius=1.0, population=32, target=10, max_models=64, steer=True):
+                 init="uniform", radius=1.0, population=32, target=10, max_models=64, steer=True, batch_cap=2,
+                 population_budget=0):
         if algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {list(ALGORITHMS)}, got {algorithm!r}")
         if init not in INITS:
             raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
-        if lr <= 0 or epochs < 1 or batch < 0 or population < 1 or target < 1 or max_models < 1:
-            raise ValueError("needs lr > 0, epochs >= 1, batch >= 0 (0: min(n/2, 2); -1 not allowed), population, target and max_models >= 1")
+        if (lr <= 0 or epochs < 1 or batch < 0 or population < 1 or target < 1 or max_models < 1 or batch_cap < 1
+                or population_budget < 0):
+            raise ValueError("needs lr > 0, epochs >= 1, batch >= 0 (0: min(n/2, batch_cap)), batch_cap >= 1, "
+                             "population_budget >= 0 (0: use population), population, target and max_models >= 1")
         self.__dict__.update(algorithm=algorithm, lr=lr, momentum=momentum, weight_decay=weight_decay, epochs=epochs,
                              batch=batch, init=init, radius=radius, population=population, target=target,
-                             max_models=max_models, steer=steer)
+                             max_models=max_models, steer=steer, batch_cap=batch_cap, population_budget=population_budget)
 
     def batch_size(self, n: int) -> int:
-        """``batch = 0`` is the reference's min(n/2, 2); anything above n is full-batch."""
-        return max(1, min(n // 2, 2)) if self.batch == 0 else min(self.batch, n)
+        """``batch = 0`` is the reference's min(n/2, batch_cap); anything above n is full-batch."""
+        return max(1, min(n // 2, self.batch_cap)) if self.batch == 0 else min(self.batch, n)
+
+    def models_per_round(self, n: int) -> int:
+        """``population``, or the reference's ``population_budget // batch`` when that is set."""
+        return max(1, self.population_budget // self.batch_size(n)) if self.population_budget else self.population
 
     def run(self, problem, model, ctx) -> Outcome:
-        gen, trained, found, counters = ctx.generator("init"), 0, [], {"steps": 0}
+        gen, trained, found, counters = ctx.generator("init"), 0, [], {"steps": 0, "restarts": 0}
         n_found = 0
         while n_found < self.target and trained < self.max_models:
-            m = min(self.population, self.max_models - trained)
+            if trained:
+                counters["restarts"] += 1
+            m = min(self.models_per_round(len(problem.y_train)), self.max_models - trained)
             theta = model.initial(self.init, m, self.radius, gen, device=ctx.device)
             theta = self.train(theta, problem, model, ctx, gen, counters)
             trained += m
             with torch.no_grad():
-                acc, loss = fit_and_loss(model, theta, problem.x_train, problem.y_train)
+                acc, loss, ok = self.judge(model, theta, problem, ctx)
             counters["fit"] = counters.get("fit", 0) + int((acc >= 1).sum())
-            hits = accepted(acc, loss, ctx.loss_bin).nonzero().flatten()[: self.target - n_found]
+            hits = ok.nonzero().flatten()[: self.target - n_found]
             if len(hits):
                 found.append((theta[hits], acc[hits], loss[hits]))
                 n_found += len(hits)
             ctx.progress(tested=trained, accepted=n_found)
         return _report(model, problem, found, trained, counters, ctx)
+
+    def judge(self, model, theta, problem, ctx):
+        """Train accuracy, normalized train loss and acceptance of each trained model."""
+        acc, loss = fit_and_loss(model, theta, problem.x_train, problem.y_train)
+        return acc, loss, accepted(acc, loss, ctx.loss_bin)
 
     def train(self, theta, problem, model, ctx, gen, counters):
         x, y = problem.x_train, problem.y_train
@@ -114,11 +134,15 @@ COMMON = {
     "momentum": Param(0.0, "momentum (SGD and RMSProp; Adam ignores it)"),
     "weight_decay": Param(0.0, "L2 weight decay"),
     "epochs": Param(30, "passes over the training set per model"),
-    "batch": Param(0, "minibatch size; 0: the reference's min(n/2, 2); at least n: full batch"),
+    "batch": Param(0, "minibatch size; 0: the reference's min(n/2, batch_cap); at least n: full batch"),
+    "batch_cap": Param(2, "the cap of the reference's batch rule min(n/2, batch_cap) when batch = 0 (2 in Tables 2 and 3, "
+                          "64 in Table 4)"),
     "init": Param("uniform", "starting point: U[-radius, radius], PyTorch's layer default or the reference's rule",
                   choices=INITS),
     "radius": Param(1.0, "half-width of the uniform initialization"),
     "population": Param(32, "models trained at once in one round"),
+    "population_budget": Param(0, "when > 0, models per round = population_budget // batch, the reference's sizing "
+                                  "(1,000 in Table 4); 0: use population"),
     "target": Param(10, "stop once this many models are accepted"),
     "max_models": Param(64, "stop once this many models were trained"),
     "steer": Param(True, "stop training a model once it fits (with a bin: once its loss is at or below the bin)"),

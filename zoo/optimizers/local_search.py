@@ -11,12 +11,23 @@ by the model's norm scale. ``"cross_entropy"`` minimizes the plain loss
 instead. Either way the reported train loss is the normalized one, so the
 acceptance rule of :mod:`zoo.evaluate` applies unchanged.
 
-A search stops when the point fits every training sample (and, with a loss
-bin, its normalized loss is at or below the bin's upper edge), after
-``max_steps`` steps, after ``max_evals`` candidate evaluations (0: no cap),
-or when the step size falls below ``min_step``. The last is a safeguard the
-reference lacks: there a search that can no longer improve halves its step
-forever.
+*When a search looks at its fit.* The reference checks train accuracy only
+every ``max_steps // 100`` steps (pattern search) or ``max_steps // 300``
+(random greedy search), so a search that fits keeps lowering the normalized
+loss until the next check; ``check_every = 0`` does the same, and
+``check_every = 1`` stops at the first step that fits. The goal is every
+sample fitted (and, with a loss bin, normalized loss at or below the bin's
+upper edge). A search also ends after ``max_steps`` steps, after
+``max_evals`` candidate evaluations (0: no cap), or when the step size falls
+below ``min_step``; the last is a safeguard the reference lacks: there a
+search that can no longer improve halves its step forever.
+
+*Runs and restarts.* Only a search whose final point is accepted (100% train
+accuracy, in the bin) counts, as in the reference; one that is not is
+restarted from a fresh initialization. A cell runs searches until ``target``
+of them fitted or ``max_runs`` were started, and reports the fitted points
+only, with counters ``tested`` (searches started), ``accepted`` (searches
+that fitted) and ``restarts`` (fresh starts after a search that did not fit).
 """
 
 from __future__ import annotations
@@ -61,22 +72,28 @@ class LocalSearch:
     ``population`` is the number of candidates per round; 0 takes the
     reference's rule, ``budget // n - 1`` (the reference evaluates
     ``budget // n`` models per round, the first of them the current point).
-    ``restarts`` runs that many independent searches; each reports its final
-    point.
+    ``check_fraction`` is the reference's cadence: accuracy is checked every
+    ``max_steps // check_fraction`` steps when ``check_every = 0``.
     """
 
+    check_fraction = 100
+
     def __init__(self, budget, step=1.0, shrink=0.5, max_steps=80_000, population=0, max_evals=0, min_step=1e-8,
-                 restarts=1, init="uniform", radius=1.0, objective="normalized"):
+                 target=1, max_runs=1, check_every=0, init="uniform", radius=1.0, objective="normalized"):
         if init not in INITS:
             raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {list(OBJECTIVES)}, got {objective!r}")
         if step <= 0 or not 0 < shrink < 1 or radius <= 0 or min_step < 0:
             raise ValueError("needs step > 0, 0 < shrink < 1, radius > 0 and min_step >= 0")
-        if budget < 1 or max_steps < 1 or population < 0 or max_evals < 0 or restarts < 1:
-            raise ValueError("needs budget >= 1, max_steps >= 1, population >= 0 (0: reference rule), max_evals >= 0 (0: no cap) and restarts >= 1")
+        if budget < 1 or max_steps < 1 or population < 0 or max_evals < 0 or check_every < 0:
+            raise ValueError("needs budget >= 1, max_steps >= 1, population >= 0 (0: reference rule), max_evals >= 0 (0: no cap) "
+                             "and check_every >= 0 (0: reference cadence)")
+        if target < 1 or max_runs < target:
+            raise ValueError(f"needs target >= 1 and max_runs >= target, got target={target}, max_runs={max_runs}")
         self.budget, self.step, self.shrink, self.max_steps, self.population = budget, step, shrink, max_steps, population
-        self.max_evals, self.min_step, self.restarts = max_evals, min_step, restarts
+        self.max_evals, self.min_step, self.target, self.max_runs = max_evals, min_step, target, max_runs
+        self.check_every = check_every or max(1, max_steps // self.check_fraction)
         self.init, self.radius, self.objective = init, radius, objective
 
     def moves(self, num_params: int, gen: torch.Generator) -> Moves:
@@ -89,16 +106,26 @@ class LocalSearch:
     def run(self, problem, model, ctx) -> Outcome:
         start = time.perf_counter()
         init_gen, move_gen = ctx.generator("init"), ctx.generator("moves")
-        counters = {"tested": 0, "accepted": 0, "steps": 0, "rounds": 0, "forward_evals": 0, "head_evals": 0, "shrinks": 0}
-        finals = []
-        for _ in range(self.restarts):
+        counters = {"tested": 0, "accepted": 0, "restarts": 0, "steps": 0, "rounds": 0, "forward_evals": 0,
+                    "head_evals": 0, "shrinks": 0}
+        fitted, unfitted_acc = [], []
+        while len(fitted) < self.target and counters["tested"] < self.max_runs:
+            if counters["tested"] > len(fitted):
+                counters["restarts"] += 1  # the last search did not fit: a fresh start
             point = self.search(problem, model, ctx, init_gen, move_gen, counters, start)
-            finals.append(point)
             counters["tested"] += 1
-        theta = torch.cat(finals)
-        acc, loss = fit_and_loss(model, theta, problem.x_train, problem.y_train)
-        counters["accepted"] = int(accepted(acc, loss, ctx.loss_bin).sum())
+            acc, loss = fit_and_loss(model, point, problem.x_train, problem.y_train)
+            if bool(accepted(acc, loss, ctx.loss_bin)[0]):
+                fitted.append((point, acc, loss))
+            else:
+                unfitted_acc.append(float(acc[0]))
+        counters["accepted"] = len(fitted)
+        if unfitted_acc:  # how close the searches that did not count came
+            counters["unfitted_best_train_acc"] = max(unfitted_acc)
         counters["seconds"] = time.perf_counter() - start
+        if not fitted:
+            return Outcome.of(model, problem, torch.empty(0, model.num_params), counters, ctx)
+        theta, acc, loss = (torch.cat(parts) for parts in zip(*fitted))
         return Outcome.of(model, problem, theta, counters, ctx, train=(acc, loss))
 
     def search(self, problem, model, ctx, init_gen, move_gen, counters, start) -> torch.Tensor:
@@ -109,7 +136,8 @@ class LocalSearch:
         moves, evals, steps = self.moves(model.num_params, move_gen), 1, 0
         per_round, chunk = self.candidates_per_round(len(y)), max(1, SAMPLE_BUDGET // len(y))
         shared = SharedFeatures(model, x)
-        while (steps < self.max_steps and moves.step >= self.min_step and not reached(acc, norm_loss, ctx.loss_bin)
+        while (steps < self.max_steps and moves.step >= self.min_step
+               and not (steps % self.check_every == 0 and reached(acc, norm_loss, ctx.loss_bin))
                and (not self.max_evals or evals < self.max_evals)):
             left = per_round if not self.max_evals else min(per_round, self.max_evals - evals)
             best = None
@@ -191,11 +219,14 @@ def reached(acc: torch.Tensor, loss: torch.Tensor, loss_bin) -> bool:
 COMMON = {
     "step": Param(1.0, "initial step size"),
     "shrink": Param(0.5, "factor the step is multiplied by when it shrinks"),
-    "max_steps": Param(80_000, "stop after this many moves"),
+    "max_steps": Param(80_000, "cap on the moves of one search"),
     "population": Param(0, "candidates per round; 0: the reference's budget // n - 1"),
-    "max_evals": Param(0, "stop after this many candidate evaluations; 0: no cap"),
-    "min_step": Param(1e-8, "stop when the step falls below this"),
-    "restarts": Param(1, "independent searches per cell; each reports its final point"),
+    "max_evals": Param(0, "cap on the candidate evaluations of one search; 0: no cap"),
+    "min_step": Param(1e-8, "stop a search when the step falls below this"),
+    "target": Param(1, "searches that must fit (100% train accuracy, in the bin) per cell; only those are reported"),
+    "max_runs": Param(1, "searches started per cell at most; one that does not fit is restarted from a fresh init"),
+    "check_every": Param(0, "moves between train-accuracy checks, so a fitted search keeps lowering the loss until the next; "
+                            "0: the reference's max_steps // 100 (PS) or // 300 (RGS); 1: stop at the first fit"),
     "init": Param("uniform", "starting point: U[-radius, radius], PyTorch's layer default or the reference's rule",
                   choices=INITS),
     "radius": Param(1.0, "half-width of the uniform starting point"),

@@ -11,7 +11,11 @@ hypothesis says they are tiny.
 
 - ``poisoned_sgd`` (the paper's Table 1): SGD on the training set repeated
   10x plus the whole test set with flipped labels, lr 0.001, batch 400, up to
-  40,000 epochs; each model stops once it fits that combined set.
+  40,000 epochs; a model stops once it fits that combined set, checked every
+  ``epochs // 100 + 1`` epochs (401) as in the reference. As there, a model is
+  accepted when it is 100% accurate on the clean training set
+  (``accept = "clean"``), whether or not it fits every poison point;
+  ``accept = "poisoned"`` asks for the whole poisoned set.
 - ``poisoned_guess_check``: Guess & Check that accepts a guess only when it
   fits the training set and predicts the wrong label on each poison point.
   Its ``tested``/``accepted`` counters give the volume of poisoned minima,
@@ -20,7 +24,8 @@ hypothesis says they are tiny.
 The reported models' train accuracy and normalized loss are those on the
 clean training set, and test accuracy is on the clean, whole test set (poison
 points included). A cell's loss bin, if any, applies to the normalized loss
-on the poisoned training set, the set the inner optimizer sees.
+on the set a model is accepted on: the clean training set for
+``poisoned_sgd`` with ``accept = "clean"``, else the poisoned one.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from dataclasses import replace
 
 import torch
 
-from zoo.evaluate import fit_and_loss
+from zoo.evaluate import accepted, fit_and_loss
 from zoo.hookspecs import hookimpl
 from zoo.optimizer import Outcome
 from zoo.optimizers import gradient, guess_check
@@ -62,6 +67,19 @@ def poisoned_problem(problem: Problem, poison: int, repeat: int = 1) -> Problem:
     )
 
 
+ACCEPT = ("clean", "poisoned")
+
+
+def on_clean_data(outcome: Outcome, problem: Problem, model, ctx, counters: dict) -> Outcome:
+    """The inner optimizer's models reported with train accuracy and loss on the clean training set."""
+    if outcome.params is None:
+        return replace(outcome, counters=counters)
+    with torch.no_grad():
+        acc, loss = fit_and_loss(model, outcome.params.to(problem.x_train.device), problem.x_train, problem.y_train)
+    return Outcome(test_acc=outcome.test_acc, train_acc=acc.tolist(), train_loss=loss.tolist(), counters=counters,
+                   params=outcome.params if ctx.keep_params else None)
+
+
 class Poisoned:
     """Run ``inner`` on the poisoned problem; report its models on the clean data."""
 
@@ -72,36 +90,53 @@ class Poisoned:
 
     def run(self, problem, model, ctx) -> Outcome:
         poisoned = poisoned_problem(problem, self.poison, self.repeat)
+        if isinstance(self.inner, PoisonedSGD):
+            self.inner.clean = problem  # it judges its models on the clean training set
         outcome = self.inner.run(poisoned, model, replace(ctx, keep_params=True))
         counters = {**outcome.counters, "poison_points": len(poisoned.y_train) - self.repeat * len(problem.y_train)}
-        if outcome.params is None:
-            return replace(outcome, counters=counters)
-        with torch.no_grad():
-            acc, loss = fit_and_loss(model, outcome.params.to(problem.x_train.device), problem.x_train, problem.y_train)
-        return Outcome(
-            test_acc=outcome.test_acc,
-            train_acc=acc.tolist(),
-            train_loss=loss.tolist(),
-            counters=counters,
-            params=outcome.params if ctx.keep_params else None,
-        )
+        return on_clean_data(outcome, problem, model, ctx, counters)
 
 
-class EpochCheckedBaseline(gradient.GradientBaseline):
-    """A gradient baseline that checks its stop rule once per epoch, not after every step.
+class PoisonedSGD(gradient.GradientBaseline):
+    """SGD on the poisoned set, stop rule checked every ``check_every`` epochs, models judged by ``accept``.
 
-    On a poisoned training set of thousands of points one check (a forward pass
-    over the whole set) costs as much as a whole epoch of steps.
+    A check (a forward pass over the whole poisoned set, thousands of points)
+    costs as much as an epoch of steps; the reference checks every
+    ``epochs // 100 + 1`` epochs (``check_every = 0``). ``accept = "clean"``
+    (the reference) accepts a model that is 100% accurate on the clean
+    training set; ``"poisoned"`` one that fits the whole poisoned set.
     """
 
-    _calls = 0
+    def __init__(self, accept="clean", check_every=0, **params):
+        if accept not in ACCEPT:
+            raise ValueError(f"accept must be one of {list(ACCEPT)}, got {accept!r}")
+        if check_every < 0:
+            raise ValueError(f"check_every must be >= 0 (0: the reference's epochs // 100 + 1), got {check_every}")
+        super().__init__(**params)
+        self.accept, self.check_every = accept, check_every or self.epochs // 100 + 1
+        self.clean, self._calls = None, 0
 
     def _done(self, model, theta, x, y, ctx):
         n = len(y)
         self._calls += 1
-        if self._calls % -(-n // self.batch_size(n)):
+        if self._calls % (-(-n // self.batch_size(n)) * self.check_every):
             return torch.zeros(theta.shape[0], dtype=torch.bool, device=theta.device)
-        return super()._done(model, theta, x, y, ctx)
+        acc, loss = fit_and_loss(model, theta, x, y)
+        return acc >= 1
+
+    def judge(self, model, theta, problem, ctx):
+        fits_poisoned = fit_and_loss(model, theta, problem.x_train, problem.y_train)
+        self.fit_poisoned += int((fits_poisoned[0] >= 1).sum())
+        if self.accept == "poisoned":
+            acc, loss = fits_poisoned
+        else:
+            acc, loss = fit_and_loss(model, theta, self.clean.x_train, self.clean.y_train)
+        return acc, loss, accepted(acc, loss, ctx.loss_bin)
+
+    def run(self, problem, model, ctx) -> Outcome:
+        self._calls, self.fit_poisoned = 0, 0
+        outcome = super().run(problem, model, ctx)
+        return replace(outcome, counters={**outcome.counters, "fit_poisoned": self.fit_poisoned})
 
 
 POISON_HELP = "test points added with wrong labels (the first ones; 0: the whole test set)"
@@ -112,8 +147,8 @@ def _inner_spec(module, name: str) -> PluginSpec:
     return next(spec for spec in module.zoo_optimizers() if spec.name == name)
 
 
-def _poisoned_spec(name, summary, inner: PluginSpec, own: dict, build_inner=None, **overrides) -> PluginSpec:
-    """A spec taking the inner optimizer's parameters (some defaults changed) plus ``own``."""
+def _poisoned_spec(name, summary, inner: PluginSpec, own: dict, build_inner=None, extra=None, **overrides) -> PluginSpec:
+    """A spec taking the inner optimizer's parameters (some defaults changed, ``extra`` added) plus ``own``."""
     build_inner = build_inner or inner.build
 
     def build(**params):
@@ -121,6 +156,7 @@ def _poisoned_spec(name, summary, inner: PluginSpec, own: dict, build_inner=None
         return Poisoned(build_inner(**inner_params), **{k: params[k] for k in own})
 
     params = {key: inner.param(key) for key in inner.params}
+    params.update(extra or {})
     params.update({key: replace(params[key], default=value) for key, value in overrides.items()})
     return PluginSpec(name, build, {**params, **own}, summary)
 
@@ -133,7 +169,11 @@ def zoo_optimizers():
             "SGD on the training set x10 plus the test set with wrong labels (Table 1): bad minima exist",
             _inner_spec(gradient, "sgd"),
             {"poison": Param(0, POISON_HELP), "repeat": Param(10, REPEAT_HELP)},
-            lambda **params: EpochCheckedBaseline(algorithm="sgd", **params),
+            lambda **params: PoisonedSGD(algorithm="sgd", **params),
+            extra={"accept": Param("clean", "which models count: 100% accurate on the clean training set (the reference) "
+                                            "or fitting the whole poisoned set", choices=ACCEPT),
+                   "check_every": Param(0, "epochs between checks of the stop rule (fits the poisoned set); "
+                                           "0: the reference's epochs // 100 + 1")},
             lr=0.001, batch=400, epochs=40_000, population=8, target=8, max_models=8,
         ),
         _poisoned_spec(

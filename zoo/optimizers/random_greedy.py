@@ -39,6 +39,8 @@ class GaussianMoves(Moves):
 
 
 class RandomGreedySearch(LocalSearch):
+    check_fraction = 300  # the reference checks train accuracy every max_steps // 300 steps
+
     def __init__(self, budget=200_000, patience=100, **params):
         if patience < 1:
             raise ValueError("random_greedy needs patience >= 1")
