@@ -9,6 +9,7 @@ import torch
 from zoo.evaluate import accepted
 from zoo.guessing import native, philox
 from zoo.guessing.early import EarlyRejectionJudge, class_interleaved, stages
+from zoo.guessing.engines import make_judge
 from zoo.guessing.reference import ReferenceJudge, fit_and_loss
 from zoo.guessing.search import search
 from zoo.guessing.stream import ParameterStream
@@ -16,7 +17,7 @@ from zoo.models.lenet import LeNet
 from zoo.models.linear import Linear
 from zoo.models.mlp import MLP
 from zoo.optimizer import Context
-from zoo.optimizers.guess_check import GuessAndCheck, make_judge, zoo_optimizers
+from zoo.optimizers.guess_check import GuessAndCheck, zoo_optimizers
 from zoo.tasks.mnist import MNIST
 from zoo.tasks.toys import Toy2D, sample_kink
 

@@ -22,7 +22,7 @@ import numpy as np
 from zoo.data import data_root
 from zoo.data.plain_pickle import load_plain
 from zoo.errors import ZooError
-from zoo.fewshot.datasets import ImageSet, Source, resize, select_classes
+from zoo.fewshot.images import ImageSet, Source, resize, select_classes
 
 FOLDER = "cifar-100-python"
 

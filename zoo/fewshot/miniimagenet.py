@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from zoo.data import cached_arrays, data_root
-from zoo.fewshot.datasets import ImageSet, Source
+from zoo.fewshot.images import ImageSet, Source
 
 FOLDERS = ("miniimagenet", "mini-imagenet", "miniImageNet", "")
 CSV = {"base": "train.csv", "val": "val.csv", "novel": "test.csv"}

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from zoo.data import cached_arrays, data_root
-from zoo.fewshot.datasets import ImageSet, Source, select_classes
+from zoo.fewshot.images import ImageSet, Source, select_classes
 
 ZIPS = ("images_background_small1.zip", "images_background_small2.zip")
 ALPHABETS = {

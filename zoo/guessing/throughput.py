@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from zoo.guessing.search import search
 from zoo.guessing.stream import ParameterStream
-from zoo.optimizers.guess_check import default_chunk, default_workers, make_judge
+from zoo.guessing.engines import default_chunk, default_workers, make_judge
 
 
 @dataclass(frozen=True)
