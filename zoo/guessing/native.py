@@ -1,12 +1,12 @@
-"""Compiled kernels: C source kept here, built on first use with the system's C compiler.
+"""Compiled kernels: C sources beside this module, built on first use with the system's C compiler.
 
 Two kernels, both called through ctypes (which releases the GIL, so search
 threads run them in parallel):
 
-- ``zoo_philox_fill``: rows of the Philox parameter stream
+- ``zoo_philox_fill`` (``philox.c``): rows of the Philox parameter stream
   (:mod:`zoo.guessing.philox` holds the definition and a torch version that
   gives the same numbers).
-- ``zoo_lenet_judge``: the first look at a chunk of LeNet guesses, one guess
+- ``zoo_lenet_judge`` (``lenet.c``): the first look at a chunk of LeNet guesses, one guess
   at a time and one training sample at a time, all in the core's cache: draw
   the guess's row (when the stream is Philox), then per sample the forward
   pass (5x5 convolutions with pooling, the dense layers) and the margin;
@@ -14,7 +14,7 @@ threads run them in parallel):
   once per LeNet shape, the shape fixed at compile time so that the compiler
   keeps the accumulators in registers.
 
-A library is cached under ``zoo.data.cache_dir()``, keyed by its source, its
+A library is cached under ``zoo.data.cache_dir()``, keyed by its sources, its
 compile-time constants and the CPU it was built for (``-march=native``).
 Without a working compiler the callers fall back to torch operations, which
 give the same decisions; a warning says so once.
@@ -34,154 +34,8 @@ from pathlib import Path
 
 from zoo.data import cache_dir
 
-PHILOX = r"""
-#include <stdint.h>
-#define BATCH 256
-/* Philox4x32-10 of counters (q0 + j, lo, hi, 0), j < n, into four words each. */
-static void philox_block(uint32_t *w, uint32_t q0, int n, uint32_t lo, uint32_t hi, uint32_t k0, uint32_t k1) {
-    uint32_t K0[10], K1[10];
-    for (int r = 0; r < 10; r++) { K0[r] = k0 + r * 0x9E3779B9u; K1[r] = k1 + r * 0xBB67AE85u; }
-    for (int j = 0; j < n; j++) {
-        uint32_t a = q0 + j, b = lo, c = hi, d = 0;
-        #pragma GCC unroll 10
-        for (int r = 0; r < 10; r++) {
-            uint64_t p0 = (uint64_t)0xD2511F53u * a, p1 = (uint64_t)0xCD9E8D57u * c;
-            a = (uint32_t)(p1 >> 32) ^ b ^ K0[r];
-            c = (uint32_t)(p0 >> 32) ^ d ^ K1[r];
-            b = (uint32_t)p1;
-            d = (uint32_t)p0;
-        }
-        w[4 * j] = a; w[4 * j + 1] = b; w[4 * j + 2] = c; w[4 * j + 3] = d;
-    }
-}
-/* Parameters of one guess: the top 24 bits of each word as a signed integer, times step. */
-static void philox_row(float *row, int64_t width, uint64_t guess, uint64_t key, float step) {
-    uint32_t w[4 * BATCH];
-    int64_t quads = (width + 3) / 4;
-    for (int64_t q0 = 0; q0 < quads; q0 += BATCH) {
-        int n = quads - q0 < BATCH ? (int)(quads - q0) : BATCH;
-        philox_block(w, (uint32_t)q0, n, (uint32_t)guess, (uint32_t)(guess >> 32), (uint32_t)key, (uint32_t)(key >> 32));
-        int64_t m = width - 4 * q0 < 4 * n ? width - 4 * q0 : 4 * n;
-        for (int64_t t = 0; t < m; t++) row[4 * q0 + t] = (float)((int32_t)w[t] >> 8) * step;
-    }
-}
-void zoo_philox_fill(float *out, int64_t rows, int64_t width, uint64_t first, uint64_t key, float step) {
-    for (int64_t r = 0; r < rows; r++) philox_row(out + r * width, width, first + r, key, step);
-}
-"""
-
-LENET = r"""
-/* LeNet shape from -DCH -DN -DC1 -DC2 -DF1 -DF2 -DNC: input channels and side, conv channels, dense units, classes. */
-#include <stdlib.h>
-#include <string.h>
-#include <math.h>
-#define H1 ((N - 4) / 2)
-#define S2 ((H1 - 4) / 2)
-#define FLAT (C2 * S2 * S2)
-#define LANES 16
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
-#define SHIFTED(cin, n) ((cin) * 6 * (n) * (((n) - 4) / 2) + LANES)
-
-static inline float dot(const float *restrict a, const float *restrict b, int n) {
-    float acc[LANES] = {0};
-    int i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) acc[j] += a[i + j] * b[i + j];
-    float s = 0.0f;
-    for (; i < n; i++) s += a[i] * b[i];
-    for (int j = 0; j < LANES; j++) s += acc[j];
-    return s;
-}
-
-/* Column-shifted copies of cin channels of n x n: shift[ci][q][r][j] = in[ci][r][q + 2j], q < 6, j < (n-4)/2;
-   then LANES zeros, read (and ignored) by the last block of a convolution. */
-static void shifted(const float *restrict in, int cin, int n, float *restrict shift) {
-    int h = (n - 4) / 2;
-    for (int ci = 0; ci < cin; ci++)
-        for (int q = 0; q < 6; q++)
-            for (int r = 0; r < n; r++)
-                for (int j = 0; j < h; j++) shift[((ci * 6 + q) * n + r) * h + j] = in[(ci * n + r) * n + q + 2 * j];
-    memset(shift + cin * 6 * n * h, 0, sizeof(float) * LANES);
-}
-
-/* 5x5 valid convolution from shifted copies, 2x2 max-pooling, bias, ReLU: COUT channels of h x h.
-   Even and odd output columns are accumulated apart, LANES outputs of every channel at a time in
-   registers, so that pooling is an elementwise maximum (bias and ReLU after it: both are monotone). */
-#define CONV_POOL(NAME, CIN, NN, COUT)                                                                        \
-static void NAME(const float *restrict shift, const float *restrict w, const float *restrict b, float *restrict out) { \
-    enum { h = (NN - 4) / 2, len = 2 * h * h, padded = (len + LANES - 1) / LANES * LANES };                   \
-    float even[COUT][padded], odd[COUT][padded];                                                              \
-    for (int t0 = 0; t0 < padded; t0 += LANES) {                                                              \
-        float ae[COUT][LANES] = {{0}}, ao[COUT][LANES] = {{0}};                                               \
-        for (int ci = 0; ci < CIN; ci++)                                                                      \
-            for (int ky = 0; ky < 5; ky++)                                                                    \
-                for (int kx = 0; kx < 5; kx++) {                                                              \
-                    const float *restrict e = shift + ((ci * 6 + kx) * NN + ky) * h + t0, *restrict o = e + NN * h; \
-                    for (int c = 0; c < COUT; c++) {                                                          \
-                        float wv = w[((c * CIN + ci) * 5 + ky) * 5 + kx];                                     \
-                        for (int j = 0; j < LANES; j++) { ae[c][j] += wv * e[j]; ao[c][j] += wv * o[j]; }    \
-                    }                                                                                         \
-                }                                                                                             \
-        for (int c = 0; c < COUT; c++) { memcpy(even[c] + t0, ae[c], sizeof ae[c]); memcpy(odd[c] + t0, ao[c], sizeof ao[c]); } \
-    }                                                                                                         \
-    for (int c = 0; c < COUT; c++)                                                                            \
-        for (int y = 0; y < h; y++)                                                                           \
-            for (int x = 0; x < h; x++) {                                                                     \
-                int t = 2 * y * h + x;                                                                        \
-                float v = MAX(MAX(even[c][t], even[c][t + h]), MAX(odd[c][t], odd[c][t + h])) + b[c];         \
-                out[(c * h + y) * h + x] = v > 0.0f ? v : 0.0f;                                               \
-            }                                                                                                 \
-}
-CONV_POOL(conv1_pool, CH, N, C1)
-CONV_POOL(conv2_pool, C1, H1, C2)
-
-/* Logits of one parameter row on one image (given as shifted copies); returns the rounding scale,
-   the sum over classes of |W| h + |b| through the last layer. */
-static float forward(const float *restrict p, const float *restrict image, float *restrict logits) {
-    const float *w1 = p, *b1 = w1 + C1 * CH * 25, *w2 = b1 + C1, *b2 = w2 + C2 * C1 * 25;
-    const float *wf1 = b2 + C2, *bf1 = wf1 + F1 * FLAT, *wf2 = bf1 + F1, *bf2 = wf2 + F2 * F1, *wf3 = bf2 + F2, *bf3 = wf3 + NC * F2;
-    float p1[C1 * H1 * H1], s1[SHIFTED(C1, H1)], f[FLAT], u1[F1], u2[F2];
-    conv1_pool(image, w1, b1, p1);
-    shifted(p1, C1, H1, s1);
-    conv2_pool(s1, w2, b2, f);
-    for (int u = 0; u < F1; u++) { float v = bf1[u] + dot(wf1 + u * FLAT, f, FLAT); u1[u] = v > 0.0f ? v : 0.0f; }
-    for (int u = 0; u < F2; u++) { float v = bf2[u] + dot(wf2 + u * F1, u1, F1); u2[u] = v > 0.0f ? v : 0.0f; }
-    float scale = 0.0f;
-    for (int c = 0; c < NC; c++) {
-        const float *w = wf3 + c * F2;
-        float absum = fabsf(bf3[c]);
-        for (int k = 0; k < F2; k++) absum += fabsf(w[k]) * u2[k];
-        logits[c] = bf3[c] + dot(w, u2, F2);
-        scale += absum;
-    }
-    return scale;
-}
-
-/* Judge guesses first .. first + rows - 1, drawing each row first when draw is set. status per guess:
-   0 some sample clearly wrong, 1 every sample clearly right (logits[row][n][NC] and the largest
-   rounding scale kept), 2 a close call (|margin| <= tolerance * rounding scale). */
-void zoo_lenet_judge(float *theta, int64_t rows, int64_t width, int draw, uint64_t first, uint64_t key, float step,
-                     const float *x, int n, const int64_t *y, float tolerance,
-                     int8_t *status, float *logits, float *rounding) {
-    float *images = malloc(sizeof(float) * n * SHIFTED(CH, N));
-    for (int s = 0; s < n; s++) shifted(x + s * CH * N * N, CH, N, images + s * SHIFTED(CH, N));
-    for (int64_t r = 0; r < rows; r++) {
-        float *p = theta + r * width, *lg = logits + r * n * NC, top = 0.0f;
-        if (draw) philox_row(p, width, first + r, key, step);
-        int8_t verdict = 1;
-        for (int s = 0; s < n && verdict == 1; s++) {
-            float scale = forward(p, images + s * SHIFTED(CH, N), lg + s * NC), other = -INFINITY;
-            for (int c = 0; c < NC; c++) if (c != y[s] && lg[s * NC + c] > other) other = lg[s * NC + c];
-            float margin = lg[s * NC + y[s]] - other, band = tolerance * scale;
-            verdict = margin < -band ? 0 : fabsf(margin) <= band ? 2 : 1;
-            top = MAX(scale, top);
-        }
-        status[r] = verdict;
-        rounding[r] = top;
-    }
-    free(images);
-}
-"""
+SOURCES = Path(__file__).parent  # philox.c, philox.h, lenet.c: package data beside this module
+WARNINGS = ("-Wall", "-Wextra")  # the sources compile without a warning (tests/test_guess_check.py)
 
 _P = ctypes.c_void_p
 _I64, _INT, _U64, _F = ctypes.c_int64, ctypes.c_int, ctypes.c_uint64, ctypes.c_float
@@ -196,19 +50,24 @@ def _cpu_identity() -> str:
     return platform.machine() + flags
 
 
+def compile_library(sources: tuple[str, ...], defines: tuple[tuple[str, int], ...], out: Path) -> subprocess.CompletedProcess:
+    """Compile ``sources`` (names in :data:`SOURCES`) into the shared library ``out``; raises if the compiler fails."""
+    command = [os.environ.get("CC", "cc"), "-O3", "-march=native", *WARNINGS, "-shared", "-fPIC", f"-I{SOURCES}",
+               *(f"-D{name}={value}" for name, value in defines), "-o", str(out), *(str(SOURCES / name) for name in sources)]
+    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=300)
+
+
 @lru_cache(maxsize=None)
-def build(source: str, defines: tuple[tuple[str, int], ...] = ()) -> ctypes.CDLL | None:
-    """The library compiled from ``source`` with ``-DNAME=value`` for each define; None without a compiler."""
-    flags = [f"-D{name}={value}" for name, value in defines]
-    tag = hashlib.sha256(repr((source, flags, _cpu_identity())).encode()).hexdigest()[:16]
+def build(sources: tuple[str, ...], defines: tuple[tuple[str, int], ...] = ()) -> ctypes.CDLL | None:
+    """The library compiled from ``sources`` with ``-DNAME=value`` for each define; None without a compiler."""
+    texts = [(SOURCES / name).read_text() for name in (*sources, "philox.h")]
+    tag = hashlib.sha256(repr((texts, defines, _cpu_identity())).encode()).hexdigest()[:16]
     library = cache_dir() / f"kernel-{tag}.so"
     if not library.exists():
         with tempfile.TemporaryDirectory() as tmp:
-            path, built = Path(tmp) / "kernel.c", Path(tmp) / "kernel.so"
-            path.write_text(source)
-            command = [os.environ.get("CC", "cc"), "-O3", "-march=native", "-shared", "-fPIC", *flags, "-o", str(built), str(path)]
+            built = Path(tmp) / "kernel.so"
             try:
-                subprocess.run(command, check=True, capture_output=True, timeout=300)
+                compile_library(sources, defines, built)
             except (OSError, subprocess.SubprocessError) as error:
                 warnings.warn(f"Guess & Check: could not compile its C kernels ({error}); using torch operations "
                               "instead: the same results, far more slowly. Install a C compiler or set CC.",
@@ -220,7 +79,7 @@ def build(source: str, defines: tuple[tuple[str, int], ...] = ()) -> ctypes.CDLL
 
 def philox_fill():
     """``zoo_philox_fill(out, rows, width, first, key, step)``, or None."""
-    library = build(PHILOX)
+    library = build(("philox.c",))
     if library is None:
         return None
     fill = library.zoo_philox_fill
@@ -228,13 +87,17 @@ def philox_fill():
     return fill
 
 
-def lenet_judge(model):
-    """``zoo_lenet_judge(...)`` compiled for this LeNet's shape, or None."""
+def lenet_shape(model) -> tuple[tuple[str, int], ...]:
+    """The compile-time constants of ``lenet.c`` for this LeNet."""
     channels, c1, c2, _ = model.sizes
     f1, f2 = (block.shape[0] for block in model.blocks if block.name in ("fc1_w", "fc2_w"))
-    shape = (("CH", channels), ("N", model.input_shape[-1]), ("C1", c1), ("C2", c2), ("F1", f1), ("F2", f2),
-             ("NC", model.num_classes))
-    library = build(PHILOX + LENET, shape)
+    return (("CH", channels), ("N", model.input_shape[-1]), ("C1", c1), ("C2", c2), ("F1", f1), ("F2", f2),
+            ("NC", model.num_classes))
+
+
+def lenet_judge(model):
+    """``zoo_lenet_judge(...)`` compiled for this LeNet's shape, or None."""
+    library = build(("lenet.c", "philox.c"), lenet_shape(model))
     if library is None:
         return None
     judge = library.zoo_lenet_judge
