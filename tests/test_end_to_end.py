@@ -26,7 +26,13 @@ def test_bench_then_skip_then_report(tmp_path):
     assert [row[0] for row in gc["rows"]] == [4, 8]
     for row in gc["rows"]:
         for stat in row[1:]:
-            assert stat["count"] == 10 and 0.0 <= stat["mean"] <= 1.0  # 5 accepted models x 2 seeds
+            assert stat["count"] == 10 and 0.0 <= stat["mean"] <= 100.0  # 5 accepted models x 2 seeds, in percent
+    difference = next(t for t in tables if "G&C − SGD" in t["title"])
+    assert difference["columns"] == ["n", "bin", "difference [95% CI]", "seeds", "equivalence ±3"]
+    for row in difference["rows"]:
+        d = row[2]
+        assert d["ci_low"] <= d["estimate"] <= d["ci_high"] and d["seeds"] == row[3] == 2
+        assert row[4] == d["verdict"] in ("equivalent", "different", "inconclusive")
 
     second = run_zoo("bench", manifest, "--format", "json")
     assert second.returncode == 0
@@ -37,7 +43,8 @@ def test_bench_then_skip_then_report(tmp_path):
     assert report.returncode == 0 and json.loads(report.stdout) == tables
 
     as_csv = list(csv.reader(io.StringIO(run_zoo("report", tmp_path / "tiny.sqlite", "--format", "csv").stdout)))
-    assert as_csv[0][:3] == ["table", "n", "(0.5, 0.6] mean"]
+    assert as_csv[0] == ["table", "row", "column", "field", "value"] and all(len(line) == 5 for line in as_csv)
+    assert ["kink: G&C test accuracy % (kink, mlp)", "n=4", "(0.5, 0.6]", "count", "10"] in as_csv
     markdown = run_zoo("report", tmp_path / "tiny.sqlite", "--format", "markdown").stdout
     assert "| n | (0.5, 0.6] | (0.6, 0.7] |" in markdown
     rich_table = run_zoo("report", tmp_path / "tiny.sqlite").stdout

@@ -220,7 +220,7 @@ def test_episode_report_gives_mean_and_95_percent_interval_per_optimizer():
     records = [record("PS", 25, s, [a]) for s, a in enumerate([0.9, 0.8, 0.7, 0.8])]
     records += [record("SGD", 25, s, [a, a + 0.1]) for s, a in enumerate([0.6, 0.7, 0.8, 0.7])]
     records += [record("G&C", 25, s, []) for s in range(4)] + [record("G&C", 5, 0, [0.5])]
-    accuracy, cost = tables_for(records)
+    accuracy, *differences, cost = tables_for(records)
     assert accuracy.columns == ["setting", "PS", "SGD", "G&C"]
     assert [row[0] for row in accuracy.rows] == ["5-way 1-shot", "5-way 5-shot"]
     ps, sgd, gc = accuracy.rows[1][1:]
@@ -229,7 +229,10 @@ def test_episode_report_gives_mean_and_95_percent_interval_per_optimizer():
     assert str(ps) == f"80.00 ± {196 * std / 2:.2f} (4)"
     assert sgd.mean == pytest.approx(0.75)  # per episode the mean of its models, then over episodes
     assert gc.count == 0 and str(gc) == "– (0)"
-    assert ["5-way 5-shot", "G&C", 4, 0, "0/4", "0.50"] in cost.rows
+    assert ["5-way 5-shot", "G&C", 4, 0, "0 / 4", "0.50"] in [[str(v) if not isinstance(v, int) else v for v in row] for row in cost.rows]
+    ps_sgd = differences[0].rows[0]  # 5-way 5-shot: paired by episode, each episode weighs the same
+    assert differences[0].title.startswith("fs: PS − SGD") and ps_sgd[0] == "5-way 5-shot"
+    assert ps_sgd[1].comparison.estimate == pytest.approx(5.0) and ps_sgd[2] == 4
 
 
 def test_the_fewshot_manifests_validate(omniglot_root, backbone_file, tmp_path, monkeypatch):

@@ -29,7 +29,10 @@ def test_accuracy_side_by_side_and_cost_per_optimizer(tmp_path):
     store = Store(loaded.store)
     assert runner.run(loaded, default_registry(), store)["failed"] == 0
     records = store.records()
-    accuracy, cost = reports.tables_for(records)
+    accuracy, *differences, cost = reports.tables_for(records)
+    assert [t.title.split(",")[0] for t in differences] == ["k: SGD − PS", "k: SGD − RGS"]
+    for table in differences:
+        assert [row[0] for row in table.rows] == [8, 16] and all(row[2] == 2 for row in table.rows)  # two seeds
 
     assert accuracy.columns == ["n", "SGD", "PS", "RGS"] and [row[0] for row in accuracy.rows] == [8, 16]
     def values(n, label):
@@ -44,10 +47,11 @@ def test_accuracy_side_by_side_and_cost_per_optimizer(tmp_path):
     assert [row[:3] for row in cost.rows] == [[n, label, 2] for n in (8, 16) for label in ("SGD", "PS", "RGS")]
     for n, label, _, reached, restarts, unfitted, steps, evals, _ in cost.rows:
         cells = [r["metrics"]["counters"] for r in records if r["n"] == n and r["label"] == label]
-        assert reached == f"{sum(int(c['accepted']) for c in cells)}/{sum(int(c['tested']) for c in cells)}"
-        assert restarts == f"{sum(int(c['restarts']) for c in cells):,}"
+        assert reached.plain() == {"accepted": sum(c["accepted"] for c in cells), "tested": sum(c["tested"] for c in cells)}
+        assert str(reached) == f"{sum(int(c['accepted']) for c in cells)} / {sum(int(c['tested']) for c in cells)}"
+        assert restarts.plain() == sum(c["restarts"] for c in cells)
         best = [c["unfitted_best_train_acc"] for c in cells if "unfitted_best_train_acc" in c]
-        assert unfitted == (f"{max(best) * 100:.1f}" if best else "–")
-        assert steps == f"{sum(c['steps'] for c in cells) / 2:,.0f}"
-        assert evals == ("–" if label == "SGD" else f"{sum(c['forward_evals'] for c in cells) / 2:,.0f}")
+        assert unfitted.plain() == (max(best) * 100 if best else None)
+        assert steps.plain() == sum(c["steps"] for c in cells) / 2
+        assert evals.plain() == (None if label == "SGD" else sum(c["forward_evals"] for c in cells) / 2)
     store.close()

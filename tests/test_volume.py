@@ -6,8 +6,8 @@ import math
 import pytest
 from conftest import run_zoo
 
-from zoo.metrics import clopper_pearson
-from zoo.reports.volume import log10_volume, ratio_text, volume_text
+from zoo.reports.volume import ratio, volume
+from zoo.statistics import log10_ratio, pooled_rate
 from zoo.store import Store
 
 MANIFEST = """
@@ -50,37 +50,45 @@ def pooled(records, label):
     return int(sum(c["accepted"] for c in counters)), int(sum(c["tested"] for c in counters))
 
 
-def test_volume_text_gives_log10_rate_and_interval_or_the_upper_bound():
-    low, high = clopper_pearson(7, 1000)
-    assert volume_text(7, 1000) == (f"{math.log10(0.007):.2f}", f"[{math.log10(low):.2f}, {math.log10(high):.2f}]")
-    assert volume_text(0, 1000) == (f"< {math.log10(1 - 0.025 ** (1 / 1000)):.2f}", "nothing accepted")
-    assert log10_volume(0, 1000)[:2] == (None, None)
-
-
-def test_ratio_is_good_over_poisoned_with_its_conservative_end():
-    g_low = clopper_pearson(50, 100)[0]
-    p_low, p_high = clopper_pearson(3, 100_000)
-    assert ratio_text((50, 100), (3, 100_000)) == (
-        f"{math.log10(0.5 / 3e-5):+.2f} (≥ {math.log10(g_low) - math.log10(p_high):+.2f})")
-    assert ratio_text((50, 100), (0, 1000)) == f"≥ {math.log10(g_low) - math.log10(clopper_pearson(0, 1000)[1]):+.2f}"
-    assert ratio_text((0, 100), (0, 1000)) == "–"
+def per_seed(records, label):
+    counters = {r["seed"]: r["metrics"]["counters"] for r in records if r["label"] == label}
+    return [int(counters[s]["accepted"]) for s in sorted(counters)], [int(counters[s]["tested"]) for s in sorted(counters)]
 
 
 def test_volume_table_pools_seeds_and_compares_each_poisoned_row_with_plain_guess_check(toy_run):
     tables, records = toy_run
-    accuracy, volume = tables["test accuracy %"], tables["volume and cost"]
+    accuracy, volume_table = tables["test accuracy %"], tables["volume and cost"]
     assert accuracy["columns"] == ["n", "G&C", "P1", "P5", "SGD"]
     assert accuracy["rows"][0][1]["count"] == 40 and accuracy["rows"][0][3]["count"] == 0
-    rows = {row[1]: row for row in volume["rows"]}
-    assert volume["columns"][:3] == ["n", "optimizer", "accepted / tested"]
+    assert 0 <= accuracy["rows"][0][1]["mean"] <= 100  # the title says %: percent, not a fraction
+    rows = {row[1]: row for row in volume_table["rows"]}
+    assert volume_table["columns"][:3] == ["n", "optimizer", "accepted / tested"]
 
     good, p1, p5 = pooled(records, "G&C"), pooled(records, "P1"), pooled(records, "P5")
     assert good[0] == 40 and p1[0] > 0 and p5 == (0, 40_000)  # five poison points: nothing in 2 x 20,000
-    assert rows["G&C"][2] == f"{good[0]:,} / {good[1]:,}"
-    assert rows["G&C"][3:5] == list(volume_text(*good)) and rows["G&C"][5] == "–"
-    assert rows["P1"][3:6] == [*volume_text(*p1), ratio_text(good, p1)]
-    assert rows["P5"][3:6] == [*volume_text(*p5), ratio_text(good, p5)]
-    assert rows["P5"][3].startswith("< ") and rows["P5"][5].startswith("≥ ")
-    assert float(rows["P1"][3]) < float(rows["G&C"][3])  # a poison point costs volume
-    assert rows["SGD"][3:6] == ["–", "–", "–"]
-    assert rows["G&C"][6] == rows["P1"][6] == rows["SGD"][6] == "100.0"  # clean train accuracy
+    assert rows["G&C"][2] == {"accepted": good[0], "tested": good[1]}
+    rate = pooled_rate(*per_seed(records, "G&C"))
+    assert rows["G&C"][3] == {"log10": math.log10(good[0] / good[1]), "ci_low": math.log10(rate.low),
+                              "ci_high": math.log10(rate.high), "accepted": good[0], "tested": good[1], "seeds": 2}
+    assert rows["G&C"][4] is None
+    estimate, low, high = log10_ratio(*per_seed(records, "G&C"), *per_seed(records, "P1"))
+    assert rows["P1"][4] == {"estimate": estimate, "ci_low": low, "ci_high": high} and low < estimate < high
+    assert rows["P5"][3]["log10"] is None and rows["P5"][3]["ci_high"] < -4  # nothing accepted: an upper bound
+    assert rows["P5"][4]["estimate"] is None and rows["P5"][4]["ci_high"] is None and rows["P5"][4]["ci_low"] > 0
+    assert rows["P1"][3]["log10"] < rows["G&C"][3]["log10"]  # a poison point costs volume
+    assert rows["SGD"][3:5] == [None, None]
+    assert rows["G&C"][5] == rows["P1"][5] == rows["SGD"][5] == 100.0  # clean train accuracy
+
+
+def test_volume_values_print_rate_interval_and_bounds(toy_run):
+    _, records = toy_run
+    by_label = {label: [r for r in records if r["label"] == label] for label in ("G&C", "P1", "P5")}
+    assert str(volume(by_label["P5"])).startswith("< ")
+    good = volume(by_label["G&C"])
+    text = str(good)
+    assert text.startswith(f"{math.log10(good.rate.rate):.2f} [") and text.endswith("]")
+    assert str(ratio(by_label["G&C"], by_label["P5"])).endswith(", +∞]")
+    differences = {title.split(",")[0]: t["rows"][0][1] for title, t in toy_run[0].items() if title.startswith("G&C − ")}
+    assert set(differences) == {"G&C − P1", "G&C − P5", "G&C − SGD"}
+    assert differences["G&C − P5"]["estimate"] is None and differences["G&C − P5"]["verdict"] == "inconclusive"
+    assert differences["G&C − P1"]["seeds"] == 2 and differences["G&C − P1"]["ci_low"] < differences["G&C − P1"]["ci_high"]

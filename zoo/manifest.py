@@ -8,13 +8,15 @@ Schema (every key optional unless marked)::
     device = "auto"               # cpu | cuda | auto
     data_root = "data"            # relative to the manifest's folder
     keep_params = false           # store the reported models' parameters
+    equivalence_margin = 3        # points within which two optimizers count as equivalent (TOST)
 
     [defaults]                    # merged into every bench; the bench's own keys win
     task = {...}  model = {...}  optimizers = [...]  matrix = {...}  report = "bins"
 
     [[bench]]                     # at least one
     name = "mnist"                # required, unique
-    report = "bins"               # report layout
+    report = "bins"               # report layout (zoo report --layout overrides)
+    equivalence_margin = 3        # overrides the suite's for this bench
     task = { name = "mnist", classes = "pair" }       # required
     model = { name = "lenet", width = 0.5 }           # required
     optimizers = [ { name = "guess_check", label = "gc", target = 10 } ]  # required
@@ -46,10 +48,12 @@ from zoo.cells import Cell, Component
 from zoo.data import set_data_root
 from zoo.errors import ManifestError, ZooError
 from zoo.registry import Registry, UnknownPlugin, _did_you_mean
+from zoo.statistics import DEFAULT_MARGIN
 
-SUITE_KEYS = {"name": str, "store": str, "device": str, "data_root": str, "keep_params": bool}
-BENCH_KEYS = ("name", "report", "task", "model", "optimizers", "matrix")
-DEFAULT_KEYS = ("report", "task", "model", "optimizers", "matrix")
+SUITE_KEYS = {"name": str, "store": str, "device": str, "data_root": str, "keep_params": bool,
+              "equivalence_margin": float}
+BENCH_KEYS = ("name", "report", "equivalence_margin", "task", "model", "optimizers", "matrix")
+DEFAULT_KEYS = ("report", "equivalence_margin", "task", "model", "optimizers", "matrix")
 DEVICES = ("auto", "cpu", "cuda")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 AXIS_KINDS = ("task", "model", "optimizer")
@@ -60,6 +64,7 @@ class Bench:
     name: str
     report: str
     cells: list[Cell]
+    margin: float = DEFAULT_MARGIN  # equivalence margin in percentage points
 
 
 @dataclass
@@ -165,6 +170,9 @@ class _Expander(_Checker):
         for key, kind in SUITE_KEYS.items():
             if key in suite and not _is(suite[key], kind):
                 self.fail(f"suite.{key}", f"expected {_kind(kind())}, got {_kind(suite[key])}")
+        if not 0 < suite.get("equivalence_margin", DEFAULT_MARGIN) < 100:
+            self.fail("suite.equivalence_margin", f"expected percentage points between 0 and 100, got {suite['equivalence_margin']!r}",
+                      "e.g. equivalence_margin = 3")
         device = device or suite.get("device", "auto")
         if device not in DEVICES:
             self.fail("suite.device", f"unknown device {device!r}", f"use one of {', '.join(DEVICES)}")
@@ -204,7 +212,7 @@ class _Expander(_Checker):
             if bench_name in seen:
                 self.fail(f"{key}.name", f"bench name {bench_name!r} is used twice", "give each bench its own name")
             seen.add(bench_name)
-            merged = {**defaults, **bench}
+            merged = {"equivalence_margin": suite.get("equivalence_margin", DEFAULT_MARGIN), **defaults, **bench}
             if "matrix" in defaults and "matrix" in bench:
                 merged["matrix"] = {**defaults["matrix"], **bench["matrix"]}
             manifest.benches.append(self.bench(manifest.name, bench_name, merged, f"bench[{i}]"))
@@ -239,6 +247,10 @@ class _Expander(_Checker):
         if report not in LAYOUTS:
             self.fail(f"{key}.report", f"unknown report layout {report!r}{_did_you_mean(str(report), LAYOUTS)}",
                       f"use one of {', '.join(sorted(LAYOUTS))}")
+        margin = bench["equivalence_margin"]
+        if not _is(margin, float) or not 0 < margin < 100:
+            self.fail(f"{key}.equivalence_margin", f"expected a number of percentage points between 0 and 100, got {margin!r}",
+                      "e.g. equivalence_margin = 3")
         task = self.component("task", bench.get("task"), f"{key}.task")
         model = self.component("model", bench.get("model"), f"{key}.model")
         optimizers = bench.get("optimizers")
@@ -267,7 +279,8 @@ class _Expander(_Checker):
             self.fail(f"{mkey}.seeds", f"seeds must be >= 0, got {seeds}")
         bins = self.bins(matrix.get("bins"), f"{mkey}.bins")
         axes = self.axes(matrix, mkey, task, model, opts)
-        return Bench(name, report, self.expand(suite, name, report, task, model, opts, sizes, bins, seeds, axes, key))
+        return Bench(name, report, self.expand(suite, name, report, task, model, opts, sizes, bins, seeds, axes, key),
+                     float(margin))
 
     def seed_range(self, seeds, key):
         """``{ from = 0, count = 100 }`` stands for the seeds 0..99; a list passes through."""

@@ -61,7 +61,9 @@ def main(args) -> int:
         # Report exactly this manifest's cells: the store may also hold cells of an earlier version of it.
         wanted = {cell.id for cell in manifest.cells}
         records = [r for r in store.records([b.name for b in manifest.benches]) if r["id"] in wanted]
-        reports.render(reports.tables_for(records), args.format, stdout_console())
+        tables = reports.tables_for(records, {b.name: b.report for b in manifest.benches},
+                                    {b.name: b.margin for b in manifest.benches})
+        reports.render(tables, args.format, stdout_console())
     finally:
         store.close()
     if summary["interrupted"]:

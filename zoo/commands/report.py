@@ -1,6 +1,8 @@
-"""``zoo report``: print the tables of a results store again."""
+"""``zoo report``: print the tables of a results store (or of a manifest's store) again."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from zoo import reports
 from zoo.commands.common import add_format, newest_cells, stdout_console, warn_unreadable
@@ -10,24 +12,47 @@ from zoo.store import Store
 
 def register(sub) -> None:
     p = sub.add_parser("report", help="print the tables of a results store",
-                       description="Re-print the paper-style tables from a results store, for people or scripts.")
-    p.add_argument("store", help="the SQLite store written by `zoo bench`")
+                       description="Re-print the paper-style tables from a results store, for people or scripts. "
+                                   "Given a manifest instead, report its cells from its store with its layouts "
+                                   "and equivalence margins.")
+    p.add_argument("store", help="the SQLite store written by `zoo bench`, or the TOML manifest that wrote it")
     p.add_argument("--bench", action="append", metavar="NAME", help="only this bench (repeatable)")
     p.add_argument("--all", action="store_true",
                    help="pool every stored cell, also those superseded by a newer cell at the same matrix point")
+    p.add_argument("--layout", choices=sorted(reports.LAYOUTS),
+                   help="report layout for every bench (default: the manifest's report = ..., "
+                        "else the layout the newest cell was run with)")
+    p.add_argument("--margin", type=float, metavar="POINTS",
+                   help="equivalence margin in percentage points (default: the manifest's equivalence_margin, else 3)")
     add_format(p)
     p.set_defaults(handler=main)
 
 
 def main(args) -> int:
-    store = Store(args.store, create=False)
+    if args.margin is not None and not 0 < args.margin < 100:
+        raise ZooError(f"--margin must be between 0 and 100 percentage points, got {args.margin:g}")
+    layouts = margins = wanted = None
+    path = args.store
+    if Path(path).suffix == ".toml":
+        from zoo import manifest as manifests
+        from zoo.registry import default_registry
+
+        manifest = manifests.load(path, default_registry(), only=args.bench)
+        path = manifest.store
+        layouts = {b.name: b.report for b in manifest.benches}
+        margins = {b.name: b.margin for b in manifest.benches}
+        wanted = {cell.id for cell in manifest.cells}
+    store = Store(path, create=False)
     try:
         records = store.records(args.bench)
         warn_unreadable(store)
     finally:
         store.close()
+    if wanted is not None:
+        records = [r for r in records if r["id"] in wanted]
     if not records:
-        raise ZooError(f"{args.store}: no finished cells" + (f" for bench {', '.join(args.bench)}" if args.bench else ""))
+        raise ZooError(f"{path}: no finished cells" + (f" for bench {', '.join(args.bench)}" if args.bench else ""))
     records = newest_cells(records, args.all)
-    reports.render(reports.tables_for(records), args.format, stdout_console())
+    tables = reports.tables_for(records, layouts, margins, args.layout, args.margin)
+    reports.render(tables, args.format, stdout_console())
     return 0

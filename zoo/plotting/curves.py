@@ -9,12 +9,13 @@ figure.
 
 from __future__ import annotations
 
+import math
 import statistics
 from pathlib import Path
 
 from zoo.plotting import panel_grid, pyplot, save
 from zoo.reports.bins import axes_text, bin_name, group
-from zoo.reports.volume import VOLUME_OPTIMIZERS, log10_volume, pooled_counts
+from zoo.reports.volume import VOLUME_OPTIMIZERS, volume
 
 
 def _accuracy_point(records):
@@ -26,12 +27,13 @@ def _accuracy_point(records):
 
 
 def _volume_point(records):
-    accepted, tested = pooled_counts(records)
-    if not tested:
+    pooled = volume(records).rate
+    if not pooled.tested:
         return None
-    rate, low, high = log10_volume(accepted, tested)
-    if rate is None:  # nothing accepted: draw the upper bound
+    high = math.log10(pooled.high)
+    if not pooled.accepted:  # nothing accepted: draw the upper bound
         return high, 0.0, 0.0, True
+    rate, low = math.log10(pooled.rate), math.log10(pooled.low)
     return rate, rate - low, high - rate, False
 
 

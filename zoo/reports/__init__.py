@@ -2,9 +2,14 @@
 
 A layout turns the stored records of one bench into neutral :class:`Table` s;
 renderers print tables as rich tables, Markdown, CSV or JSON. A bench picks
-its layout with ``report = "..."`` in the manifest. A layout is a function
-``tables(records: list[dict]) -> list[Table]`` (records as returned by
-:meth:`zoo.store.Store.records`, all of one bench) in a module listed below.
+its layout with ``report = "..."`` in the manifest (or ``zoo report --layout``).
+A layout is a function ``tables(records: list[dict], margin: float) -> list[Table]``
+(records as returned by :meth:`zoo.store.Store.records`, all of one bench;
+``margin`` the equivalence margin in percentage points) in a module listed below.
+
+A table value is a plain number or string, or one of the value classes
+here: ``str()`` is what people read, ``plain()`` what JSON and CSV carry
+(numbers, never rendered text; percentages where the title says %).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import json
 import math
 import statistics
 from dataclasses import dataclass, field
+
+from zoo.statistics import DEFAULT_MARGIN, Comparison, Rate
 
 LAYOUTS = {
     "bins": "zoo.reports.bins",
@@ -48,8 +55,102 @@ class Stat:
         d, s = self.digits, self.scale
         return f"{self.mean * s:.{d}f} ± {self.std * s:.{d}f} ({self.count})"
 
-    def as_dict(self) -> dict:
-        return {"mean": self.mean, "std": self.std, "count": self.count}
+    def plain(self) -> dict:
+        scaled = lambda v: None if v is None else v * self.scale  # noqa: E731
+        return {"mean": scaled(self.mean), "std": scaled(self.std), "count": self.count}
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number printed with a format (``–`` for None); machines get the number."""
+
+    value: float | None
+    fmt: str = ",.1f"
+
+    def __str__(self) -> str:
+        return "–" if self.value is None else format(self.value, self.fmt)
+
+    def plain(self):
+        return self.value
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Accepted out of tested, e.g. ``50 / 5,821``."""
+
+    accepted: float
+    tested: float
+
+    def __str__(self) -> str:
+        return f"{self.accepted:,.0f} / {self.tested:,.0f}" if self.tested else "–"
+
+    def plain(self) -> dict:
+        return {"accepted": self.accepted, "tested": self.tested}
+
+
+def _signed(value: float | None, digits: int) -> str:
+    return "–" if value is None else f"{value:+.{digits}f}"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A − B [95% CI], with ``*`` when the interval excludes zero (see :mod:`zoo.statistics`)."""
+
+    comparison: Comparison
+    digits: int = 1
+
+    def __str__(self) -> str:
+        c, d = self.comparison, self.digits
+        if c.estimate is None:
+            return "–"
+        if c.low is None:
+            return f"{_signed(c.estimate, d)} (no CI: {c.seeds} seed{'s' if c.seeds != 1 else ''})"
+        return f"{_signed(c.estimate, d)} [{_signed(c.low, d)}, {_signed(c.high, d)}]{' *' if c.excludes_zero else ''}"
+
+    def plain(self) -> dict:
+        c = self.comparison
+        return {"estimate": c.estimate, "ci_low": c.low, "ci_high": c.high, "excludes_zero": c.excludes_zero,
+                "seeds": c.seeds, "verdict": c.verdict, "margin": c.margin, "tost_low": c.tost_low, "tost_high": c.tost_high}
+
+
+@dataclass(frozen=True)
+class Volume:
+    """log10 of a pooled acceptance rate with its 95% interval; ``< x`` when nothing was accepted."""
+
+    rate: Rate
+
+    def __str__(self) -> str:
+        r = self.rate
+        if not r.tested:
+            return "–"
+        if not r.accepted:
+            return f"< {math.log10(r.high):.2f}"
+        return f"{math.log10(r.rate):.2f} [{math.log10(r.low):.2f}, {math.log10(r.high):.2f}]"
+
+    def plain(self) -> dict:
+        r = self.rate
+        log = lambda p: math.log10(p) if p > 0 else None  # noqa: E731
+        return {"log10": log(r.rate) if r.tested else None, "ci_low": log(r.low), "ci_high": log(r.high),
+                "accepted": r.accepted, "tested": r.tested, "seeds": r.seeds}
+
+
+@dataclass(frozen=True)
+class LogRatio:
+    """log10(A / B) of two rates with its 95% interval; an open end is written as ∞."""
+
+    estimate: float | None
+    low: float | None
+    high: float | None
+
+    def __str__(self) -> str:
+        if self.estimate is None and self.low is None:
+            return "–"
+        low = _signed(self.low, 2) if self.low is not None else "−∞"
+        high = _signed(self.high, 2) if self.high is not None else "+∞"
+        return f"{_signed(self.estimate, 2) if self.estimate is not None else '?'} [{low}, {high}]"
+
+    def plain(self) -> dict:
+        return {"estimate": self.estimate, "ci_low": self.low, "ci_high": self.high}
 
 
 @dataclass
@@ -58,6 +159,7 @@ class Table:
     columns: list[str]
     rows: list[list] = field(default_factory=list)
     note: str = ""
+    keys: int = 1  # how many leading columns say what a row stands for
 
 
 def numbers(values) -> list[float]:
@@ -101,18 +203,25 @@ def latest(records: list[dict]) -> tuple[list[dict], int]:
     return kept, len(records) - len(kept)
 
 
-def tables_for(records: list[dict]) -> list[Table]:
-    """All tables of all benches in ``records``, bench by bench in first-seen order."""
+def tables_for(records: list[dict], layouts: dict | None = None, margins: dict | None = None,
+               layout_name: str | None = None, margin: float | None = None) -> list[Table]:
+    """All tables of all benches in ``records``, bench by bench in first-seen order.
+
+    A bench's layout and equivalence margin come from ``layout_name`` /
+    ``margin`` (the command line), else ``layouts`` / ``margins`` (the
+    manifest, by bench name), else the layout its newest cell was run with.
+    """
     benches: dict[str, list[dict]] = {}
     for record in records:
         benches.setdefault(record["bench"], []).append(record)
     out = []
-    for group in benches.values():
-        report = group[-1]["report"]
+    for name, group in benches.items():
+        chosen = layout_name or (layouts or {}).get(name) or group[-1]["report"]
+        bench_margin = margin if margin is not None else (margins or {}).get(name, DEFAULT_MARGIN)
         try:
-            tables = layout(report)(group)
+            tables = layout(chosen)(group, margin=bench_margin)
         except Exception as error:  # a layout that does not fit the stored cells must not hide them
-            tables = [cells_table(group, f"the {report!r} layout cannot show these cells ({type(error).__name__}: "
+            tables = [cells_table(group, f"the {chosen!r} layout cannot show these cells ({type(error).__name__}: "
                                          f"{error}); each stored cell instead")]
         try:
             source = data_note(group)
@@ -158,8 +267,8 @@ def cells_table(records: list[dict], note: str) -> Table:
 
 def _plain(value):
     """JSON-ready: NaN and infinities become null (JSON has none), odd types their text."""
-    if isinstance(value, Stat):
-        return _plain(value.as_dict())
+    if hasattr(value, "plain"):
+        return _plain(value.plain())
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
@@ -178,29 +287,28 @@ def to_json(tables: list[Table]) -> str:
     )
 
 
+CSV_COLUMNS = ["table", "row", "column", "field", "value"]
+
+
 def to_csv(tables: list[Table]) -> str:
-    """One CSV block per table; a Stat column becomes three: mean, std, count."""
+    """All tables as one tidy CSV: a line per value (per field of a composite value), one header.
+
+    ``row`` names what the row stands for (its key columns, e.g. ``n=4; bin=(0.5, 0.55]``),
+    ``field`` the part of a composite value (mean, std, count, estimate, ci_low, ...).
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
     for table in tables:
-        header, stat_cols = ["table"], set()
-        for i, col in enumerate(table.columns):
-            if any(isinstance(row[i], Stat) for row in table.rows):
-                stat_cols.add(i)
-                header += [f"{col} mean", f"{col} std", f"{col} count"]
-            else:
-                header.append(col)
-        writer.writerow(header)
         for row in table.rows:
-            out = [table.title]
-            for i, value in enumerate(row):
-                if i in stat_cols:
-                    stat = value if isinstance(value, Stat) else Stat(None, None, 0)
-                    out += [stat.mean, stat.std, stat.count]
+            key = "; ".join(f"{col}={value}" for col, value in zip(table.columns[:table.keys], row[:table.keys]))
+            for col, value in zip(table.columns[table.keys:], row[table.keys:]):
+                value = _plain(value)
+                if isinstance(value, dict):
+                    for name, part in value.items():
+                        writer.writerow([table.title, key, col, name, part])
                 else:
-                    out.append(value)
-            writer.writerow(out)
-        writer.writerow([])
+                    writer.writerow([table.title, key, col, "", value])
     return buffer.getvalue()
 
 

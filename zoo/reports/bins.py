@@ -2,12 +2,15 @@
 
 Each value pools the accepted models of every seed of that (n, bin):
 mean test accuracy ± std (number of models). A difference table follows for
-every further optimizer of the bench: first optimizer minus that one.
+every further optimizer of the bench: first optimizer minus that one, per
+(n, bin), with its 95% confidence interval over seeds and the equivalence verdict.
 """
 
 from __future__ import annotations
 
 from zoo.reports import Stat, Table, axes_key, orderable
+from zoo.reports.differences import difference_tables, pooled_models
+from zoo.statistics import DEFAULT_MARGIN
 
 
 def bin_name(loss_bin) -> str:
@@ -36,7 +39,7 @@ def axes_text(axes: tuple) -> str:
     return "".join(f", {k}={v}" for k, v in axes)
 
 
-def tables(records: list[dict]) -> list[Table]:
+def tables(records: list[dict], margin: float = DEFAULT_MARGIN) -> list[Table]:
     out = []
     bench = records[0]["bench"]
     first = records[0]
@@ -51,14 +54,8 @@ def tables(records: list[dict]) -> list[Table]:
             rows = [[n] + [Stat.of(values.get((n, b), [])) for b in bins] for n in sizes]
             out.append(Table(f"{bench}: {label} test accuracy % ({where})", columns, rows,
                              "mean ± std over accepted models (count), all seeds pooled"))
-        labels = list(grids)
-        for other in labels[1:]:
-            rows = []
-            for n in sizes:
-                row = [n]
-                for b in bins:
-                    a, c = Stat.of(grids[labels[0]].get((n, b), [])), Stat.of(grids[other].get((n, b), []))
-                    row.append("–" if a.mean is None or c.mean is None else f"{(a.mean - c.mean) * 100:+.1f}")
-                rows.append(row)
-            out.append(Table(f"{bench}: {labels[0]} − {other} (percentage points{axes_text(axes)})", columns, rows))
+        cells = group(by_axes, lambda r: ((r["n"], tuple(r["bin"]) if r["bin"] else None), r["label"]))
+        keys = [(n, b) for n in sizes for b in bins]
+        out += difference_tables(bench, "test accuracy", where, ["n", "bin"], keys, lambda k: [k[0], bin_name(k[1])],
+                                 cells, list(grids), pooled_models, margin)
     return out

@@ -7,7 +7,9 @@ K-shot settings, columns the optimizers side by side, as few-shot papers
 print them: mean ± 1.96·std/sqrt(episodes) in percent, over the episodes in
 which the optimizer reported a model (their count in brackets; JSON and CSV
 carry the plain std). A second table says how often the runs fitted the
-support set and what an episode cost.
+support set and what an episode cost. Difference tables give the first
+optimizer minus each other one, paired by episode (its seed), with 95%
+intervals and the equivalence verdict.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from zoo.reports import Stat, Table, axes_key
+from zoo.reports import Number, Stat, Table, axes_key
 from zoo.reports.bins import axes_text, group
+from zoo.reports.differences import difference_tables, episode_mean
 from zoo.reports.side_by_side import _reached
+from zoo.statistics import DEFAULT_MARGIN
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ def episode_accuracy(record: dict) -> float | None:
     return statistics.fmean(values) if values else None
 
 
-def tables(records: list[dict]) -> list[Table]:
+def tables(records: list[dict], margin: float = DEFAULT_MARGIN) -> list[Table]:
     out = []
     bench, first = records[0]["bench"], records[0]
     dataset = first["spec"]["task"]["params"].get("dataset", first["task"])
@@ -63,6 +67,8 @@ def tables(records: list[dict]) -> list[Table]:
             rows.append(row)
         out.append(Table(f"{bench}: query accuracy % ({where})", ["setting"] + labels, rows,
                          "mean ± 95% confidence interval over episodes (episodes with a model)"))
+        out += difference_tables(bench, "query accuracy", where, ["setting"], settings,
+                                 lambda s: [f"{s[0]}-way {s[1]}-shot"], cells, labels, episode_mean, margin)
         cost = []
         for ways, shots in settings:
             for label in labels:
@@ -70,9 +76,9 @@ def tables(records: list[dict]) -> list[Table]:
                 if rs:
                     with_model = sum(episode_accuracy(r) is not None for r in rs)
                     wall = statistics.fmean(r["metrics"]["wall_time"] for r in rs)
-                    cost.append([f"{ways}-way {shots}-shot", label, len(rs), with_model, _reached(rs), f"{wall:,.2f}"])
+                    cost.append([f"{ways}-way {shots}-shot", label, len(rs), with_model, _reached(rs), Number(wall, ",.2f")])
         out.append(Table(f"{bench}: episodes and cost ({where})",
                          ["setting", "optimizer", "episodes", "with a model", "accepted / tested", "wall s / episode"], cost,
                          "accepted: runs that fit the support set; tested as each optimizer counts it "
-                         "(guesses for Guess & Check, trained models for SGD, searches for pattern search), all episodes"))
+                         "(guesses for Guess & Check, trained models for SGD, searches for pattern search), all episodes", keys=2))
     return out

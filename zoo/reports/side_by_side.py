@@ -3,10 +3,12 @@
 The first table gives, for each n, every optimizer's test accuracy, mean ±
 std over its fitted models of all seeds: every optimizer reports only runs
 that reached 100% train accuracy (a run that did not is restarted, as in the
-reference). The second table says how many runs fitted out of those started,
-how many fresh starts that took, the best train accuracy of the runs that did
-not fit, and what the cell cost: steps, forward evaluations (candidate models
-evaluated on the whole training set) and wall time, each the mean per cell.
+reference). Difference tables give the first optimizer minus each other one
+with 95% intervals over seeds and the equivalence verdict. The last table says
+how many runs fitted out of those started, how many fresh starts that took,
+the best train accuracy of the runs that did not fit, and what the cell cost:
+steps, forward evaluations (candidate models evaluated on the whole training
+set) and wall time, each the mean per cell.
 """
 
 from __future__ import annotations
@@ -14,33 +16,35 @@ from __future__ import annotations
 import math
 import statistics
 
-from zoo.reports import Stat, Table, axes_key, numbers, orderable
+from zoo.reports import Counts, Number, Stat, Table, axes_key, numbers, orderable
 from zoo.reports.bins import axes_text, group
+from zoo.reports.differences import difference_tables, pooled_models
+from zoo.statistics import DEFAULT_MARGIN
 
 
-def _mean_counter(records: list[dict], name: str) -> str:
+def _mean_counter(records: list[dict], name: str) -> Number:
     values = numbers(r["metrics"]["counters"][name] for r in records if name in r["metrics"]["counters"])
-    return f"{statistics.fmean(values):,.0f}" if values else "–"
+    return Number(statistics.fmean(values) if values else None, ",.0f")
 
 
-def _reached(records: list[dict]) -> str:
+def _reached(records: list[dict]) -> Counts:
     tested = sum(numbers(r["metrics"]["counters"].get("tested", 0) for r in records))
     accepted = sum(numbers(r["metrics"]["counters"].get("accepted", 0) for r in records))
-    return f"{accepted:.0f}/{tested:.0f}" if tested else "–"  # a NaN count shows as nan
+    return Counts(accepted, tested)  # a NaN count shows as nan
 
 
-def _sum_counter(records: list[dict], name: str) -> str:
+def _sum_counter(records: list[dict], name: str) -> Number:
     values = numbers(r["metrics"]["counters"][name] for r in records if name in r["metrics"]["counters"])
-    return f"{sum(values):,.0f}" if values else "–"
+    return Number(sum(values) if values else None, ",.0f")
 
 
-def _best_unfitted(records: list[dict]) -> str:
+def _best_unfitted(records: list[dict]) -> Number:
     values = numbers(r["metrics"]["counters"]["unfitted_best_train_acc"] for r in records
                      if "unfitted_best_train_acc" in r["metrics"]["counters"])
-    return f"{max(values) * 100:.1f}" if values else "–"
+    return Number(max(values) * 100 if values else None)
 
 
-def tables(records: list[dict]) -> list[Table]:
+def tables(records: list[dict], margin: float = DEFAULT_MARGIN) -> list[Table]:
     out = []
     bench, first = records[0]["bench"], records[0]
     for axes, by_axes in group(records, axes_key).items():
@@ -60,12 +64,14 @@ def tables(records: list[dict]) -> list[Table]:
                 if rs:
                     wall = statistics.fmean(numbers(r["metrics"]["wall_time"] for r in rs) or [math.nan])
                     cost.append([n, label, len(rs), _reached(rs), _sum_counter(rs, "restarts"), _best_unfitted(rs),
-                                 _mean_counter(rs, "steps"), _mean_counter(rs, "forward_evals"), f"{wall:,.1f}"])
+                                 _mean_counter(rs, "steps"), _mean_counter(rs, "forward_evals"), Number(wall)])
+        out += difference_tables(bench, "test accuracy", where, ["n"], sizes, lambda n: [n], cells, labels,
+                                 pooled_models, margin)
         out.append(Table(f"{bench}: runs and cost ({where})",
                          ["n", "optimizer", "cells", "fitted / runs", "restarts", "best unfitted train acc %", "steps",
                           "forward evals", "wall s"], cost,
                          "fitted / runs: runs that reached 100% train accuracy of those started (for SGD: models of those "
                          "trained), all cells; restarts: fresh starts after a run (an SGD population) that did not fit, "
                          "all cells; best unfitted: the highest train accuracy a run that did not count reached; steps, "
-                         "forward evals and wall time: mean per cell; – where the optimizer does not count it"))
+                         "forward evals and wall time: mean per cell; – where the optimizer does not count it", keys=2))
     return out

@@ -1,72 +1,75 @@
 """Good minima against poisoned ones: accuracy and volume side by side.
 
 The first table gives each optimizer's test accuracy per training-set size
-(and loss bin), mean ± std over its reported models of all seeds. The second
-is the volume table: for Guess & Check and poisoned Guess & Check the share
-of uniform guesses that were accepted, pooled over seeds, as log10 with its
-exact 95% Clopper-Pearson interval (an upper bound when nothing was
-accepted). A poisoned row also gives log10(good / poisoned), the factor by
-which the good minima outweigh the bad ones, against the plain optimizer of
-the same name (``poisoned_guess_check`` against ``guess_check``); "≥" marks
-the conservative end, the good interval's low end over the poisoned one's
-high end. For trained optimizers the table gives how many runs fit (their
-accepted / tested), the clean train accuracy of the reported models (Table 1
-requires 100%) and the wall time.
+(and loss bin), mean ± std over its reported models of all seeds; difference
+tables give the first optimizer minus each other one with 95% intervals over
+seeds. The volume table gives, for Guess & Check and poisoned Guess & Check,
+the share of uniform guesses that were accepted, pooled over seeds, as log10
+with its 95% interval (:func:`zoo.statistics.pooled_rate`: the spread between
+seeds and the binomial noise; an upper bound when nothing was accepted). A
+poisoned row also gives log10(good / poisoned), the factor by which the good
+minima outweigh the bad ones, against the plain optimizer of the same name
+(``poisoned_guess_check`` against ``guess_check``), paired by seed, with its
+interval (+∞ as the high end when the poisoned one accepted nothing). For
+trained optimizers the table gives how many runs fit (their accepted /
+tested), the clean train accuracy of the reported models (Table 1 requires
+100%) and the wall time.
 """
 
 from __future__ import annotations
 
 import math
 
-from zoo.metrics import clopper_pearson
-from zoo.reports import Stat, Table, axes_key, numbers, orderable
+from zoo.reports import Counts, LogRatio, Number, Stat, Table, Volume, axes_key, numbers, orderable
 from zoo.reports.bins import bin_name, group
+from zoo.reports.differences import difference_tables, pooled_models
+from zoo.statistics import DEFAULT_MARGIN, log10_ratio, pooled_rate
 
 VOLUME_OPTIMIZERS = ("guess_check", "poisoned_guess_check")
 POISONED = "poisoned_"
 
 
+def seed_counts(records: list[dict]) -> dict[int, tuple[int, int]]:
+    """``{seed: (accepted, tested)}`` summed over the cells of each seed."""
+    out: dict[int, tuple[int, int]] = {}
+    finite = lambda v: int(sum(x for x in numbers([v]) if math.isfinite(x)))  # noqa: E731  a NaN count is no count
+    for r in records:
+        c = r["metrics"]["counters"]
+        old = out.get(r["seed"], (0, 0))
+        out[r["seed"]] = (old[0] + finite(c.get("accepted", 0)), old[1] + finite(c.get("tested", 0)))
+    return out
+
+
 def pooled_counts(records: list[dict]) -> tuple[int, int]:
     """Accepted and tested guesses summed over cells."""
-    counters = [r["metrics"]["counters"] for r in records]
-    finite = lambda vs: [v for v in numbers(vs) if math.isfinite(v)]  # noqa: E731  a NaN count is no count
-    return int(sum(finite(c.get("accepted", 0) for c in counters))), int(sum(finite(c.get("tested", 0) for c in counters)))
+    counts = seed_counts(records).values()
+    return sum(a for a, _ in counts), sum(t for _, t in counts)
 
 
-def log10_volume(accepted: int, tested: int) -> tuple[float | None, float | None, float]:
-    """log10 of the rate and of its 95% interval's ends (None for a zero end)."""
-    low, high = clopper_pearson(accepted, tested)
-    as_log = lambda p: math.log10(p) if p > 0 else None  # noqa: E731
-    return as_log(accepted / tested), as_log(low), as_log(high)
+def volume(records: list[dict]) -> Volume:
+    counts = seed_counts(records)
+    return Volume(pooled_rate([a for a, _ in counts.values()], [t for _, t in counts.values()]))
 
 
-def volume_text(accepted: int, tested: int) -> tuple[str, str]:
-    """The log10 volume and its 95% interval as table text."""
-    rate, low, high = log10_volume(accepted, tested)
-    if rate is None:
-        return f"< {high:.2f}", "nothing accepted"
-    return f"{rate:.2f}", f"[{low:.2f}, {high:.2f}]"
+def ratio(good: list[dict], poisoned: list[dict]) -> LogRatio:
+    """log10(good rate / poisoned rate) over the seeds both have."""
+    g, p = seed_counts(good), seed_counts(poisoned)
+    seeds = sorted(set(g) & set(p))
+    if not seeds:
+        return LogRatio(None, None, None)
+    return LogRatio(*log10_ratio([g[s][0] for s in seeds], [g[s][1] for s in seeds],
+                                 [p[s][0] for s in seeds], [p[s][1] for s in seeds]))
 
 
-def ratio_text(good: tuple[int, int], poisoned: tuple[int, int]) -> str:
-    """log10(good rate / poisoned rate) and its conservative end."""
-    g_rate, g_low, _ = log10_volume(*good)
-    p_rate, _, p_high = log10_volume(*poisoned)
-    if g_rate is None:
-        return "–"
-    bound = f"≥ {g_low - p_high:+.2f}" if g_low is not None else "–"
-    return bound if p_rate is None else f"{g_rate - p_rate:+.2f} ({bound})"
-
-
-def _train_accuracy(records: list[dict]) -> str:
+def _train_accuracy(records: list[dict]) -> Number:
     """Mean train accuracy over the reported models of all cells, in percent."""
     pairs = [(r["metrics"]["train_acc"]["mean"], r["metrics"]["models"]) for r in records if r["metrics"]["models"]]
     total = sum(count for _, count in pairs)
-    return f"{100 * sum(acc * count for acc, count in pairs) / total:.1f}" if total else "–"
+    return Number(100 * sum(acc * count for acc, count in pairs) / total if total else None)
 
 
-def _wall(records: list[dict]) -> str:
-    return f"{sum(numbers(r['metrics']['wall_time'] for r in records)):,.1f}"
+def _wall(records: list[dict]) -> Number:
+    return Number(sum(numbers(r["metrics"]["wall_time"] for r in records)))
 
 
 def _good_label(records: list[dict], optimizer: str) -> str | None:
@@ -82,7 +85,7 @@ def _row_key(record: dict) -> tuple:
     return tuple(v for _, v in axes_key(record)), record["n"], tuple(record["bin"]) if record["bin"] else None
 
 
-def tables(records: list[dict]) -> list[Table]:
+def tables(records: list[dict], margin: float = DEFAULT_MARGIN) -> list[Table]:
     bench, first = records[0]["bench"], records[0]
     axis_names = sorted({a for r in records for a in r["axes"]})
     cells = group(records, lambda r: (_row_key(r), r["label"]))
@@ -103,21 +106,22 @@ def tables(records: list[dict]) -> list[Table]:
             if not rs:
                 continue
             counts = pooled_counts(rs)
-            volume, interval, ratio = "–", "–", "–"
+            shown, against = Number(None), Number(None)
             if optimizer_of[label] in VOLUME_OPTIMIZERS and counts[1]:
-                volume, interval = volume_text(*counts)
+                shown = volume(rs)
                 good = _good_label(records, optimizer_of[label])
                 if good and cells.get((key, good)):
-                    ratio = ratio_text(pooled_counts(cells[(key, good)]), counts)
-            rows.append(head(key) + [label, f"{counts[0]:,} / {counts[1]:,}", volume, interval, ratio,
-                                     _train_accuracy(rs), _wall(rs)])
+                    against = ratio(cells[(key, good)], rs)
+            rows.append(head(key) + [label, Counts(*counts), shown, against, _train_accuracy(rs), _wall(rs)])
     return [
         Table(f"{bench}: test accuracy % ({where})", lead + labels, accuracy,
-              "mean ± std over reported models (count), all seeds pooled"),
+              "mean ± std over reported models (count), all seeds pooled", keys=len(lead)),
+        *difference_tables(bench, "test accuracy", where, lead, keys, head, cells, labels, pooled_models, margin),
         Table(f"{bench}: volume and cost ({where})",
-              lead + ["optimizer", "accepted / tested", "log10 volume", "95% CI (log10)", "log10 good/poisoned",
+              lead + ["optimizer", "accepted / tested", "log10 volume [95% CI]", "log10 good/poisoned [95% CI]",
                       "train acc %", "wall s"],
               rows,
-              "volume: accepted share of uniform guesses (Guess & Check rows), seeds pooled; "
-              "train acc: clean training set, mean over reported models; wall s: summed over seeds"),
+              "volume: accepted share of uniform guesses (Guess & Check rows), seeds pooled, its interval with the "
+              "spread between seeds; train acc: clean training set, mean over reported models; wall s: summed over seeds",
+              keys=len(lead) + 1),
     ]

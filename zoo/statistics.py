@@ -1,0 +1,193 @@
+"""Uncertainty of what the reports compare: paired bootstrap over data seeds, equivalence tests, pooled rates.
+
+The unit that varies between two runs of a bench is the data seed (a seed
+draws the training set, and the optimizer's stream derives from it), so every
+interval here resamples seeds, never models: two models of one seed share
+their training set and are not independent. Comparisons pair the cells of
+two optimizers that share the matrix point and the seed. Resampling uses a
+fixed generator seed, so a report prints the same intervals every time.
+
+With few seeds the percentile bootstrap is far too narrow (it cannot reach
+beyond the seeds it has); an interval here is the estimate ± Student's t
+quantile for k − 1 degrees of freedom times the bootstrap standard error
+widened by sqrt(k / (k − 1)), which is the paired t interval when the values
+are per-seed means, and keeps its coverage with as few as two seeds.
+docs/statistics.md explains each statistic.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+LEVEL = 0.95
+RESAMPLES = 10_000
+BOOTSTRAP_SEED = 20230501  # fixed: the same store gives the same intervals
+DEFAULT_MARGIN = 3.0  # equivalence margin in percentage points, unless the manifest sets one
+
+EQUIVALENT, DIFFERENT, INCONCLUSIVE = "equivalent", "different", "inconclusive"
+
+
+@lru_cache(maxsize=None)
+def t_quantile(p: float, df: int) -> float:
+    """Quantile of Student's t distribution with ``df`` degrees of freedom (0.5 < p < 1).
+
+    The CDF is integrated with Simpson's rule and inverted by bisection: a few
+    milliseconds, good to four digits, and no extra dependency.
+    """
+    log_c = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+
+    def density(t):
+        return math.exp(log_c - (df + 1) / 2 * math.log1p(t * t / df))
+
+    def cdf(t, steps=2000):
+        h = t / steps
+        total = density(0.0) + density(t) + sum((4 if i % 2 else 2) * density(i * h) for i in range(1, steps))
+        return 0.5 + total * h / 3
+
+    lo, hi = 0.0, 1.0
+    while cdf(hi) < p:
+        lo, hi = hi, hi * 2
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if cdf(mid) < p else (lo, mid)
+    return (lo + hi) / 2
+
+
+def _interval(draws: np.ndarray, estimate: float, alpha: float, k: int) -> tuple[float, float]:
+    """estimate ± t quantile × the bootstrap standard error, widened by sqrt(k / (k − 1)) for k seeds."""
+    half = math.sqrt(k / (k - 1)) * t_quantile(1 - alpha / 2, k - 1) * float(np.std(draws))
+    return estimate - half, estimate + half
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A − B with its confidence interval and the equivalence verdict.
+
+    ``estimate``, ``low``, ``high`` and ``margin`` are in the scale of the
+    values given (the reports pass percentage points); ``tost_low`` and
+    ``tost_high`` are the (1 − 2α) interval the two one-sided tests use.
+    """
+
+    estimate: float | None
+    low: float | None
+    high: float | None
+    seeds: int
+    margin: float
+    verdict: str
+    tost_low: float | None = None
+    tost_high: float | None = None
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.low is not None and (self.low > 0 or self.high < 0)
+
+
+def verdict(low: float | None, high: float | None, tost_low: float | None, tost_high: float | None, margin: float) -> str:
+    """Equivalent when the TOST interval lies inside ±margin; different when the CI excludes zero; else inconclusive."""
+    if tost_low is not None and -margin < tost_low and tost_high < margin:
+        return EQUIVALENT
+    if low is not None and (low > 0 or high < 0):
+        return DIFFERENT
+    return INCONCLUSIVE
+
+
+def paired_difference(a_sums, a_counts, b_sums, b_counts, margin: float = DEFAULT_MARGIN, level: float = LEVEL,
+                      resamples: int = RESAMPLES, seed: int = BOOTSTRAP_SEED) -> Comparison:
+    """Mean over seeds of (A's mean − B's mean at that seed), with a paired bootstrap over seeds.
+
+    Index i of every argument is one seed: the sum of A's values at that seed
+    and how many there were, and the same for B. Seeds where a side has no
+    value drop out. Every seed weighs the same, for A and B alike, so what a
+    seed does to both (its training set) cancels; when both sides have the
+    same number of values per seed this is also the difference of the means
+    pooled over all values. A resample draws seeds with replacement.
+    """
+    a_sums, a_counts, b_sums, b_counts = (np.asarray(x, dtype=float) for x in (a_sums, a_counts, b_sums, b_counts))
+    both = (a_counts > 0) & (b_counts > 0)
+    diffs = a_sums[both] / a_counts[both] - b_sums[both] / b_counts[both]
+    k = len(diffs)
+    if k == 0:
+        return Comparison(None, None, None, 0, margin, INCONCLUSIVE)
+    estimate = float(diffs.mean())
+    if k < 2:
+        return Comparison(estimate, None, None, k, margin, INCONCLUSIVE)
+    draws = diffs[np.random.default_rng(seed).integers(0, k, size=(resamples, k))].mean(1)
+    alpha = 1 - level
+    low, high = _interval(draws, estimate, alpha, k)
+    tost_low, tost_high = _interval(draws, estimate, 2 * alpha, k)
+    return Comparison(estimate, low, high, k, margin, verdict(low, high, tost_low, tost_high, margin), tost_low, tost_high)
+
+
+def mean_difference(a_values, b_values, **kw) -> Comparison:
+    """A − B of per-seed values (one value per seed and side), each seed weighing the same."""
+    return paired_difference(a_values, np.ones(len(a_values)), b_values, np.ones(len(b_values)), **kw)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """An acceptance rate pooled over seeds with its confidence interval (``low`` 0 when nothing was accepted)."""
+
+    accepted: int
+    tested: int
+    low: float
+    high: float
+    seeds: int
+
+    @property
+    def rate(self) -> float:
+        return self.accepted / self.tested if self.tested else float("nan")
+
+
+def pooled_rate(accepted, tested, level: float = LEVEL, resamples: int = RESAMPLES, seed: int = BOOTSTRAP_SEED) -> Rate:
+    """Accepted / tested summed over seeds, with an interval that includes the spread between seeds.
+
+    Two sources of uncertainty: the binomial noise of each seed's count, and
+    the spread of the true rate between training sets. The exact
+    Clopper–Pearson interval of the summed counts covers the first only; the
+    bootstrap over seeds of the same ratio covers both but knows nothing with
+    one seed or when nothing was accepted. The interval is the hull of the two.
+    """
+    from zoo.metrics import clopper_pearson
+
+    accepted, tested = np.asarray(accepted, dtype=float), np.asarray(tested, dtype=float)
+    total_a, total_t, k = int(accepted.sum()), int(tested.sum()), len(accepted)
+    low, high = clopper_pearson(total_a, total_t, level)
+    if k >= 2 and total_a > 0:
+        picks = np.random.default_rng(seed).integers(0, k, size=(resamples, k))
+        draws = accepted[picks].sum(1) / tested[picks].sum(1)
+        draws = np.log(draws[draws > 0])  # on the log scale, where the reports print volumes
+        if draws.size >= resamples / 2:
+            b_low, b_high = _interval(draws, math.log(total_a / total_t), 1 - level, k)
+            low, high = min(low, math.exp(b_low)), max(high, min(1.0, math.exp(b_high)))
+    return Rate(total_a, total_t, low, high, k)
+
+
+def log10_ratio(a_accepted, a_tested, b_accepted, b_tested, level: float = LEVEL, resamples: int = RESAMPLES,
+                seed: int = BOOTSTRAP_SEED) -> tuple[float | None, float | None, float | None]:
+    """log10(rate A / rate B) of rates pooled over paired seeds, with its interval.
+
+    None for the estimate when a side accepted nothing. The interval is the
+    hull of the paired bootstrap over seeds and the conservative bound from the
+    two Clopper–Pearson intervals (A's low end over B's high end and the
+    reverse); an end that would be infinite is None.
+    """
+    a = pooled_rate(a_accepted, a_tested, level)
+    b = pooled_rate(b_accepted, b_tested, level)
+    log = lambda p: math.log10(p) if p > 0 else -math.inf  # noqa: E731
+    estimate = log(a.rate) - log(b.rate) if a.accepted and b.accepted else None
+    low, high = log(a.low) - log(b.high), log(a.high) - log(b.low)
+    k = len(a_accepted)
+    if estimate is not None and k >= 2:
+        arrays = [np.asarray(x, dtype=float) for x in (a_accepted, a_tested, b_accepted, b_tested)]
+        picks = np.random.default_rng(seed).integers(0, k, size=(resamples, k))
+        ra, rb = (arrays[0][picks].sum(1) / arrays[1][picks].sum(1), arrays[2][picks].sum(1) / arrays[3][picks].sum(1))
+        ok = (ra > 0) & (rb > 0)
+        if ok.sum() >= resamples / 2:
+            b_low, b_high = _interval(np.log10(ra[ok]) - np.log10(rb[ok]), estimate, 1 - level, k)
+            low, high = min(low, b_low), max(high, b_high)
+    finite = lambda v: v if math.isfinite(v) else None  # noqa: E731
+    return estimate, finite(low), finite(high)
