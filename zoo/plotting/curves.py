@@ -15,7 +15,7 @@ from pathlib import Path
 
 from zoo.plotting import panel_grid, pyplot, save
 from zoo.reports.bins import axes_text, bin_name, group
-from zoo.reports.volume import VOLUME_OPTIMIZERS, volume
+from zoo.reports.volume import VOLUME_OPTIMIZERS, volume as pooled_volume
 
 
 def _accuracy_point(records):
@@ -27,7 +27,7 @@ def _accuracy_point(records):
 
 
 def _volume_point(records):
-    pooled = volume(records).rate
+    pooled = pooled_volume(records).rate
     if not pooled.tested:
         return None
     high = math.log10(pooled.high)
