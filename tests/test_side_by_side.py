@@ -32,7 +32,8 @@ def test_accuracy_side_by_side_and_cost_per_optimizer(tmp_path):
     accuracy, *differences, cost = reports.tables_for(records)
     assert [t.title.split(",")[0] for t in differences] == ["k: SGD − PS", "k: SGD − RGS"]
     for table in differences:
-        assert [row[0] for row in table.rows] == [8, 16] and all(row[2] == 2 for row in table.rows)  # two seeds
+        assert [row[0] for row in table.rows] == [8, 16]
+        assert all(row[2] == row[1].comparison.seeds <= 2 for row in table.rows)  # seeds where both fitted a model
 
     assert accuracy.columns == ["n", "SGD", "PS", "RGS"] and [row[0] for row in accuracy.rows] == [8, 16]
     def values(n, label):
