@@ -21,6 +21,8 @@ COMMANDS = (
     "zoo.commands.list",
     "zoo.commands.plugins",
     "zoo.commands.report",
+    "zoo.commands.export",
+    "zoo.commands.compare",
     "zoo.commands.plot",
     "zoo.commands.pretrain",
     "zoo.commands.speed",

@@ -171,15 +171,18 @@ def log10_ratio(a_accepted, a_tested, b_accepted, b_tested, level: float = LEVEL
     """log10(rate A / rate B) of rates pooled over paired seeds, with its interval.
 
     None for the estimate when a side accepted nothing. The interval is the
-    hull of the paired bootstrap over seeds and the conservative bound from the
-    two Clopper–Pearson intervals (A's low end over B's high end and the
-    reverse); an end that would be infinite is None.
+    hull of the paired bootstrap over seeds (the spread between seeds, which
+    pairing partly cancels) and the conservative bound from the two exact
+    Clopper–Pearson intervals of the summed counts (A's low end over B's high
+    end and the reverse: the binomial noise); an end that would be infinite is None.
     """
-    a = pooled_rate(a_accepted, a_tested, level)
-    b = pooled_rate(b_accepted, b_tested, level)
+    from zoo.metrics import clopper_pearson
+
+    a_total, b_total = (int(sum(a_accepted)), int(sum(a_tested))), (int(sum(b_accepted)), int(sum(b_tested)))
+    a, b = clopper_pearson(*a_total, level), clopper_pearson(*b_total, level)
     log = lambda p: math.log10(p) if p > 0 else -math.inf  # noqa: E731
-    estimate = log(a.rate) - log(b.rate) if a.accepted and b.accepted else None
-    low, high = log(a.low) - log(b.high), log(a.high) - log(b.low)
+    estimate = log(a_total[0] / a_total[1]) - log(b_total[0] / b_total[1]) if a_total[0] and b_total[0] else None
+    low, high = log(a[0]) - log(b[1]), log(a[1]) - log(b[0])
     k = len(a_accepted)
     if estimate is not None and k >= 2:
         arrays = [np.asarray(x, dtype=float) for x in (a_accepted, a_tested, b_accepted, b_tested)]
