@@ -132,3 +132,14 @@ def test_an_optimizer_s_init_parameter_names_the_rule(init):
         assert spec.build(init=init).init == init
     with pytest.raises(ValueError, match="init must be one of"):
         model.initial("sphere", 4, 1.0)
+
+
+def test_test_accuracy_in_blocks_of_models_and_inputs_equals_one_model_at_a_time():
+    from zoo.evaluate import accuracy, test_accuracy
+
+    gen = torch.Generator().manual_seed(4)
+    model = LeNet((1, 28, 28), 2, 0.5)
+    theta, x, y = model.init_uniform(7, 1.0, gen), torch.randn(23, 1, 28, 28, generator=gen), torch.randint(0, 2, (23,), generator=gen)
+    one_by_one = torch.stack([accuracy(model.forward(theta[i : i + 1], x), y)[0] for i in range(7)])
+    for budget in (1, 5, 23, 50, 1 << 15):  # blocks of 1x1 up to everything at once
+        assert torch.allclose(test_accuracy(model, theta, x, y, budget=budget), one_by_one)

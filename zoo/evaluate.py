@@ -42,10 +42,20 @@ def accepted(acc: torch.Tensor, loss: torch.Tensor, loss_bin: LossBin | None) ->
 
 
 @torch.no_grad()
-def test_accuracy(model, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, batch: int = 2048) -> torch.Tensor:
-    """Accuracy of every model on a (possibly large) test set, in input batches."""
-    correct = torch.zeros(theta.shape[0], device=theta.device)
-    for start in range(0, x.shape[0], batch):
-        logits = model.forward(theta, x[start : start + batch])
-        correct += (logits.argmax(-1) == y[start : start + batch]).float().sum(1)
+def test_accuracy(model, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, budget: int = 1 << 15) -> torch.Tensor:
+    """Accuracy of every model on a (possibly large) test set.
+
+    Models and inputs go in blocks of at most ``budget`` model-input pairs:
+    activations grow with their product, and a thousand LeNets on an official
+    two-class test set (about 2,000 images) at once would need over 10 GB.
+    """
+    m = theta.shape[0]
+    inputs = max(1, min(x.shape[0], budget))
+    models = max(1, budget // inputs)
+    correct = torch.zeros(m, device=theta.device)
+    for first in range(0, m, models):
+        part = theta[first : first + models]
+        for start in range(0, x.shape[0], inputs):
+            logits = model.forward(part, x[start : start + inputs])
+            correct[first : first + models] += (logits.argmax(-1) == y[start : start + inputs]).float().sum(1)
     return correct / x.shape[0]
