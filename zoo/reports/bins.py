@@ -1,7 +1,10 @@
 """The paper's layout: rows = training samples, columns = loss bins.
 
 Each value pools the accepted models of every seed of that (n, bin):
-mean test accuracy ± std (number of models). A difference table follows for
+mean test accuracy ± std (number of models). An entry whose cells found fewer
+models than their optimizer's ``target`` asked for is shown as unfilled ("k of
+K"), with its tries and the bound on the accepted share in the table's note
+(:mod:`zoo.reports.budget`), not as a mean. A difference table follows for
 every further optimizer of the bench: first optimizer minus that one, per
 (n, bin), with its 95% confidence interval over seeds and the equivalence verdict.
 """
@@ -9,6 +12,7 @@ every further optimizer of the bench: first optimizer minus that one, per
 from __future__ import annotations
 
 from zoo.reports import Stat, Table, axes_key, orderable
+from zoo.reports.budget import shortfall
 from zoo.reports.differences import difference_tables, pooled_models
 from zoo.statistics import DEFAULT_MARGIN
 
@@ -19,13 +23,31 @@ def bin_name(loss_bin) -> str:
     return "(" + ", ".join(f"{e:g}" if isinstance(e, (int, float)) else str(e) for e in loss_bin) + "]"  # a NULL edge: None
 
 
+def point(record: dict) -> tuple:
+    """A record's table entry: ``(n, bin)``."""
+    return record["n"], tuple(record["bin"]) if record["bin"] else None
+
+
 def grid(records: list[dict]) -> dict:
     """``{(n, bin): [test accuracies pooled over seeds]}``."""
     cells: dict = {}
     for r in records:
-        key = (r["n"], tuple(r["bin"]) if r["bin"] else None)
-        cells.setdefault(key, []).extend(r["metrics"]["test_acc_values"])
+        cells.setdefault(point(r), []).extend(r["metrics"]["test_acc_values"])
     return cells
+
+
+def unfilled(records: list[dict]) -> dict:
+    """``{(n, bin): Shortfall}`` for the entries whose cells found fewer models than they asked for."""
+    short = {key: shortfall(rs) for key, rs in group(records, point).items()}
+    return {key: s for key, s in short.items() if s is not None}
+
+
+def unfilled_note(short: dict, values: dict) -> str:
+    parts = []
+    for (n, b), s in short.items():
+        found = f"; their test accuracy {Stat.of(values.get((n, b), []))}" if s.found else ""
+        parts.append(f"n={n} {bin_name(b)}: {s.found} of {s.asked} models after {s.tested:,} tried, {s.share_text()}{found}")
+    return "unfilled (the budget ran out; not averaged): " + "; ".join(parts)
 
 
 def group(records, key) -> dict:
@@ -51,9 +73,12 @@ def tables(records: list[dict], margin: float = DEFAULT_MARGIN) -> list[Table]:
         grids = {label: grid(rs) for label, rs in by_label.items()}
         where = f"{first['task']}, {first['model']}{axes_text(axes)}"
         for label, values in grids.items():
-            rows = [[n] + [Stat.of(values.get((n, b), [])) for b in bins] for n in sizes]
+            short = unfilled(by_label[label])
+            rows = [[n] + [f"{short[(n, b)].found} of {short[(n, b)].asked} (unfilled)" if (n, b) in short
+                           else Stat.of(values.get((n, b), [])) for b in bins] for n in sizes]
+            note = "mean ± std over accepted models (count), all seeds pooled"
             out.append(Table(f"{bench}: {label} test accuracy % ({where})", columns, rows,
-                             "mean ± std over accepted models (count), all seeds pooled"))
+                             f"{note}; {unfilled_note(short, values)}" if short else note))
         cells = group(by_axes, lambda r: ((r["n"], tuple(r["bin"]) if r["bin"] else None), r["label"]))
         keys = [(n, b) for n in sizes for b in bins]
         out += difference_tables(bench, "test accuracy", where, ["n", "bin"], keys, lambda k: [k[0], bin_name(k[1])],

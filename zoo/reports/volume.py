@@ -22,6 +22,7 @@ import math
 
 from zoo.reports import Counts, LogRatio, Number, Stat, Table, Volume, axes_key, numbers, orderable
 from zoo.reports.bins import bin_name, group
+from zoo.reports.budget import pooled_counts
 from zoo.reports.differences import difference_tables, pooled_models
 from zoo.statistics import DEFAULT_MARGIN, log10_ratio, pooled_rate
 
@@ -38,12 +39,6 @@ def seed_counts(records: list[dict]) -> dict[int, tuple[int, int]]:
         old = out.get(r["seed"], (0, 0))
         out[r["seed"]] = (old[0] + finite(c.get("accepted", 0)), old[1] + finite(c.get("tested", 0)))
     return out
-
-
-def pooled_counts(records: list[dict]) -> tuple[int, int]:
-    """Accepted and tested guesses summed over cells."""
-    counts = seed_counts(records).values()
-    return sum(a for a, _ in counts), sum(t for _, t in counts)
 
 
 def volume(records: list[dict]) -> Volume:
