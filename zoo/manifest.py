@@ -34,6 +34,8 @@ path, the line where it can be found, and the fix.
 from __future__ import annotations
 
 import itertools
+import math
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -57,6 +59,9 @@ DEFAULT_KEYS = ("report", "equivalence_margin", "task", "model", "optimizers", "
 DEVICES = ("auto", "cpu", "cuda")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 AXIS_KINDS = ("task", "model", "optimizer")
+MAX_CELLS = 1_000_000  # a larger matrix is refused before it is expanded; --max-cells raises the limit
+MAX_DEPTH = 32  # arrays and tables nested deeper than this are no manifest anyone meant to write
+SQLITE_INT = 2**63  # integers are stored as SQLite INTEGERs: -2**63 <= i < 2**63
 
 
 @dataclass
@@ -92,20 +97,46 @@ class _Checker:
         raise ManifestError(self.path, key, problem, fix, self.line_of(key, value))
 
     def line_of(self, key: str, value=None) -> int | None:
-        """Best-effort line of a key path: where ``value`` is written, else the last segment's key."""
-        if isinstance(value, str):
-            for number, line in enumerate(self.lines, 1):
-                if f'"{value}"' in line or f"'{value}'" in line:
-                    return number
+        """Best-effort line of a key path: where ``value`` is written, else the last segment's key.
+
+        A key under ``bench[i]`` or ``defaults`` is looked for in that table's
+        own lines first, so a second bench's mistake names the second bench's line.
+        """
+        first, last_line = self.section(key)
+        numbered = list(enumerate(self.lines, 1))
+        ranges = [numbered[first:last_line], numbered] if (first, last_line) != (0, len(self.lines)) else [numbered]
         segments = [s for s in re.split(r"[.\[\]]", key) if s and not s.isdigit()]
-        if not segments:
-            return None
-        last = re.escape(segments[-1])
-        pattern = re.compile(rf'^\s*(\[\[?\s*[\w.]*{last}\s*\]\]?|"?{last}"?\s*=)|[{{,]\s*"?{last}"?\s*=')
-        for number, line in enumerate(self.lines, 1):
-            if pattern.search(line):
-                return number
+        quoted = re.search(r'"([^"]+)"$', key)  # a dotted matrix axis: "model.width"
+        last = re.escape(quoted.group(1)) if quoted else re.escape(segments[-1]) if segments else None
+        pattern = last and re.compile(rf'^\s*(\[\[?\s*[\w.]*{last}\s*\]\]?|"?{last}"?\s*=)|[{{,]\s*"?{last}"?\s*=')
+        for lines in ranges:
+            if isinstance(value, str) and value:
+                for number, line in lines:
+                    if f'"{value}"' in line or f"'{value}'" in line:
+                        return number
+            if pattern:
+                for number, line in lines:
+                    if pattern.search(line):
+                        return number
         return None
+
+    def section(self, key: str) -> tuple[int, int]:
+        """The slice of lines (0-based, end exclusive) that holds ``bench[i]`` or ``defaults``; else the whole file."""
+        headers = [i for i, line in enumerate(self.lines) if re.match(r"^\s*\[", line)]
+        match = re.match(r"bench\[(\d+)\]", key)
+        if match:
+            benches = [i for i in headers if re.match(r"^\s*\[\[\s*bench\s*\]\]", self.lines[i])]
+            index = int(match.group(1))
+            if index < len(benches):
+                start = benches[index]
+                end = benches[index + 1] if index + 1 < len(benches) else len(self.lines)
+                return start, end
+        elif key.startswith("defaults"):
+            starts = [i for i in headers if re.match(r"^\s*\[\s*defaults", self.lines[i])]
+            if starts:
+                following = [i for i in headers if i > starts[0] and not re.match(r"^\s*\[\s*defaults", self.lines[i])]
+                return starts[0], following[0] if following else len(self.lines)
+        return 0, len(self.lines)
 
     def table(self, value, key: str, allowed) -> dict:
         if not isinstance(value, dict):
@@ -141,8 +172,11 @@ def _kind(value) -> str:
 
 
 def load(path, registry: Registry, store: str | None = None, device: str | None = None,
-         data_root: str | None = None, only: list[str] | None = None) -> Manifest:
-    """Read, validate and expand a manifest; command-line overrides win over the file."""
+         data_root: str | None = None, only: list[str] | None = None, max_cells: int = MAX_CELLS) -> Manifest:
+    """Read, validate and expand a manifest; command-line overrides win over the file.
+
+    A matrix of more than ``max_cells`` cells is refused before it is expanded.
+    """
     path = Path(path)
     try:
         text = path.read_text()
@@ -156,13 +190,40 @@ def load(path, registry: Registry, store: str | None = None, device: str | None 
         line = re.search(r"line (\d+)", str(error))
         raise ManifestError(path, "", f"is not valid TOML: {error}", "fix the syntax at that position",
                             int(line.group(1)) if line else None) from None
-    return _Expander(path, text, registry).manifest(raw, store, device, data_root, only)
+    except RecursionError:
+        raise ManifestError(path, "", f"nests arrays or tables too deeply to read",
+                            f"no manifest needs more than {MAX_DEPTH} levels") from None
+    expander = _Expander(path, text, registry, max_cells)
+    expander.check_values(raw)
+    try:
+        return expander.manifest(raw, store, device, data_root, only)
+    except RecursionError:  # a plugin's check on a nested value: still the manifest's shape
+        raise ManifestError(path, "", "nests values too deeply", f"no manifest needs more than {MAX_DEPTH} levels") from None
 
 
 class _Expander(_Checker):
-    def __init__(self, path: Path, text: str, registry: Registry):
+    def __init__(self, path: Path, text: str, registry: Registry, max_cells: int = MAX_CELLS):
         super().__init__(path, text)
-        self.registry = registry
+        self.registry, self.max_cells, self.total = registry, max_cells, 0
+
+    def check_values(self, raw) -> None:
+        """Every value, before any meaning is given to it: finite numbers, integers SQLite can store, no NUL
+        characters in strings, no absurd nesting. Walked with a stack: deep input cannot exhaust recursion."""
+        stack = [("", raw, 0)]
+        while stack:
+            key, value, depth = stack.pop()
+            if depth > MAX_DEPTH:
+                self.fail(key, f"nests arrays or tables more than {MAX_DEPTH} deep", "flatten it")
+            if isinstance(value, dict):
+                stack.extend((f"{key}.{k}" if key else str(k), v, depth + 1) for k, v in value.items())
+            elif isinstance(value, list):
+                stack.extend((f"{key}[{i}]", v, depth + 1) for i, v in enumerate(value))
+            elif isinstance(value, float) and not math.isfinite(value):
+                self.fail(key, f"is {value}, not a finite number", "give a finite value")
+            elif isinstance(value, int) and not isinstance(value, bool) and not -SQLITE_INT <= value < SQLITE_INT:
+                self.fail(key, f"{value} is beyond the integer range a store can hold (±2^63)", "give a smaller value")
+            elif isinstance(value, str) and "\x00" in value:
+                self.fail(key, "contains a NUL character", "remove it")
 
     def manifest(self, raw, store, device, data_root, only) -> Manifest:
         self.table(raw, "(top level)", ("suite", "defaults", "bench"))
@@ -195,7 +256,14 @@ class _Expander(_Checker):
                           "fix the path (relative to the manifest), override it with --data-root, "
                           "or remove the key to use ZOO_DATA_ROOT or the embedded MNIST")
             set_data_root(manifest.data_root)  # before the benches: checking them builds the tasks
+        elif os.environ.get("ZOO_DATA_ROOT") and not Path(os.environ["ZOO_DATA_ROOT"]).expanduser().is_dir():
+            raise ZooError(f"ZOO_DATA_ROOT={os.environ['ZOO_DATA_ROOT']}: no such folder; set it to the folder that "
+                           "holds the datasets, or unset it to use the embedded MNIST")
+        self.check_store_path(manifest.store, store)
         defaults = self.table(raw.get("defaults", {}), "defaults", DEFAULT_KEYS)
+        for key in DEFAULT_KEYS:
+            if key in defaults and key in ("task", "model", "matrix") and not isinstance(defaults[key], dict):
+                self.fail(f"defaults.{key}", f"expected a table, got {_kind(defaults[key])}", f"write it as {key} = {{ ... }}")
         benches = raw.get("bench")
         if benches is None:
             self.fail("bench", "the manifest declares no bench", "add at least one [[bench]] table")
@@ -214,6 +282,7 @@ class _Expander(_Checker):
             seen.add(bench_name)
             merged = {"equivalence_margin": suite.get("equivalence_margin", DEFAULT_MARGIN), **defaults, **bench}
             if "matrix" in defaults and "matrix" in bench:
+                self.table(bench["matrix"], f"{key}.matrix", _MatrixKeys())
                 merged["matrix"] = {**defaults["matrix"], **bench["matrix"]}
             manifest.benches.append(self.bench(manifest.name, bench_name, merged, f"bench[{i}]"))
         if only:
@@ -236,14 +305,19 @@ class _Expander(_Checker):
         except UnknownPlugin as error:
             self.fail(f"{key}.name", str(error), "see `zoo list` for what is installed", value=name)
         params = {k: v for k, v in value.items() if k not in ("name", "label")}
-        for param, problem in spec.check_params(params):
+        for param, problem in spec.check_params(params) + value_problems(spec, params):
             self.fail(f"{key}.{param}", problem)
-        return spec, params, value.get("label", "")
+        label = value.get("label", "")
+        if not isinstance(label, str):
+            self.fail(f"{key}.label", f"expected a string, got {_kind(label)}", 'write e.g. label = "G&C"')
+        return spec, params, label
 
     def bench(self, suite: str, name: str, bench: dict, key: str) -> Bench:
         from zoo.reports import LAYOUTS
 
         report = bench.get("report", "bins")
+        if not isinstance(report, str):
+            self.fail(f"{key}.report", f"expected a string, got {_kind(report)}", f"use one of {', '.join(sorted(LAYOUTS))}")
         if report not in LAYOUTS:
             self.fail(f"{key}.report", f"unknown report layout {report!r}{_did_you_mean(str(report), LAYOUTS)}",
                       f"use one of {', '.join(sorted(LAYOUTS))}")
@@ -279,6 +353,9 @@ class _Expander(_Checker):
             self.fail(f"{mkey}.seeds", f"seeds must be >= 0, got {seeds}")
         bins = self.bins(matrix.get("bins"), f"{mkey}.bins")
         axes = self.axes(matrix, mkey, task, model, opts)
+        cells = math.prod([len(opts), len(sizes), len(bins), len(seeds), *map(len, axes.values())])
+        self.count(cells, mkey)
+        self.total += cells
         return Bench(name, report, self.expand(suite, name, report, task, model, opts, sizes, bins, seeds, axes, key),
                      float(margin))
 
@@ -291,7 +368,27 @@ class _Expander(_Checker):
         if not _is(start, int) or not _is(count, int) or count < 1:
             self.fail(key, f"expected from = <integer> and count = <positive integer>, got {seeds}",
                       "write e.g. seeds = { from = 0, count = 100 }")
+        if start < 0 or start + count > SQLITE_INT:
+            self.fail(key, f"seeds {start}..{start + count - 1} leave the range 0..2^63-1", "start at 0 or above, with a smaller count")
+        self.count(count, key)  # before the list is made: a billion seeds must not fill memory
         return list(range(start, start + count))
+
+    def count(self, cells: int, key: str) -> None:
+        """Refuse a matrix larger than the limit before expanding it."""
+        if self.total + cells > self.max_cells:
+            self.fail(key, f"the matrix has {self.total + cells:,} cells or more, over the limit of {self.max_cells:,}",
+                      "shrink the matrix, split the manifest, or raise the limit with --max-cells N")
+
+    def check_store_path(self, path: Path, given: str | None) -> None:
+        """A store must be a file in a folder: a path under a file or at a folder is refused now, not at the first write."""
+        key = "--store" if given else "suite.store"
+        if path.is_dir():
+            self.fail(key, f"{path} is a folder", "name a file, e.g. results/NAME.sqlite")
+        parent = path.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            self.fail(key, f"{path} lies under {parent}, which is a file, not a folder", "choose another store path")
 
     def bins(self, edges, key):
         if edges is None:
@@ -321,7 +418,7 @@ class _Expander(_Checker):
                     self.fail(f'{mkey}."{axis}"', f"{param!r} is set both here and in the {kind} table",
                               "remove it from one of the two places")
                 for value in values:
-                    for p, problem in spec.check_params({param: value}):
+                    for p, problem in spec.check_params({param: value}) + value_problems(spec, {param: value}):
                         self.fail(f'{mkey}."{axis}"', f"value {value!r}: {problem}")
             axes[axis] = values
         return axes
@@ -369,6 +466,24 @@ class _Expander(_Checker):
             return task.provenance()
         except (OSError, ZooError) as error:
             self.fail(f"{key}.task", f"{task_c.name}: {error}", "point --data-root (or suite.data_root) at the dataset")
+
+
+def value_problems(spec, given: dict) -> list[tuple[str, str]]:
+    """Values, not only types: a number where the plugin's default is >= 0 (a rate, radius, size, count) may not be
+    negative, and a float whose default is positive (a rate, radius, width, step) must be positive. A parameter
+    with explicitly declared ``types`` is left to its plugin."""
+    problems = []
+    for key, value in given.items():
+        default = spec.params.get(key)
+        if key in spec.types or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if not isinstance(default, (int, float)) or isinstance(default, bool):
+            continue
+        if default >= 0 and value < 0:
+            problems.append((key, f"must be >= 0, got {value}"))
+        elif isinstance(default, float) and default > 0 and value <= 0:
+            problems.append((key, f"must be > 0, got {value} (default {default})"))
+    return problems
 
 
 class _MatrixKeys(tuple):

@@ -27,6 +27,8 @@ def register(sub) -> None:
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), help="override suite.device")
     p.add_argument("--data-root", help="folder with offline datasets (overrides suite.data_root and ZOO_DATA_ROOT)")
     p.add_argument("--rerun", action="store_true", help="run cells again even if the store has them")
+    p.add_argument("--max-cells", type=int, default=manifests.MAX_CELLS, metavar="N",
+                   help=f"refuse a manifest of more cells than this before expanding it (default {manifests.MAX_CELLS:,})")
     p.add_argument("--executor", choices=tuple(EXECUTORS), default="local",
                    help="local: one cell after another in this process (default); ray: cells as Ray tasks, "
                         "in parallel on this machine or a cluster (pip install 'zoo[distributed]')")
@@ -42,7 +44,7 @@ def main(args) -> int:
     registry = default_registry()
     warn_load_errors(registry, err)
     manifest = manifests.load(args.manifest, registry, store=args.store, device=args.device,
-                              data_root=args.data_root, only=args.only)
+                              data_root=args.data_root, only=args.only, max_cells=args.max_cells)
     if args.dry_run:
         return dry_run(manifest, err)
     if args.executor == "ray":
