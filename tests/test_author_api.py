@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-import types
+import re
 import typing
 
 import pytest
 from torch import nn
 
-from conftest import run_zoo
+from conftest import REPO, run_zoo
 from zoo import manifest, runner
+from zoo.benchmarking import CellBenchmark
+from zoo.errors import ManifestError
 from zoo.hookspecs import CellRecord, RunSummary, SuiteInfo, hookimpl
 from zoo.models.module_population import module_model
 from zoo.registry import KINDS, Param, PluginSpec, Registry, plugin_manager
 from zoo.store import Store
+from zoo.testing import run_manifest
+
+GUIDE = REPO / "docs" / "plugins.md"
 
 KINK = """
 [suite]
@@ -115,3 +121,45 @@ def test_lifecycle_hooks_get_small_documented_values(tmp_path):
     assert set(seen["record"]) == set(required)  # G&C counts tested, so every documented key is there
     assert seen["record"]["acceptance"]["accepted"] == 2
     assert set(seen["summary"]) == set(typing.get_type_hints(RunSummary))
+
+
+def guide_examples() -> list[str]:
+    return re.findall(r"<!-- run -->\n```python\n(.*?)```", GUIDE.read_text(), re.S)
+
+
+def test_guide_examples_run(tmp_path, monkeypatch):
+    """Every block marked <!-- run --> in docs/plugins.md runs: its test functions pass, its benchmarks run once."""
+    monkeypatch.syspath_prepend(str(REPO / "plugins" / "zoo-example"))
+    examples = guide_examples()
+    assert len(examples) >= 2
+    ran = 0
+    for i, code in enumerate(examples):
+        namespace = {"__name__": f"guide_example_{i}"}
+        exec(compile(code, f"docs/plugins.md example {i}", "exec"), namespace)
+        for name, value in namespace.items():
+            if name.startswith("test_") and callable(value):
+                value(tmp_path / f"{i}-{name}")
+                ran += 1
+            elif isinstance(value, type) and issubclass(value, CellBenchmark) and value is not CellBenchmark:
+                for params in itertools.product(*getattr(value, "params", ())):
+                    bench = value()
+                    bench.setup(*params)
+                    bench.time_cell(*params)
+                    assert bench.track_evaluations_per_second(*params) > 0
+                    ran += 1
+    assert ran >= 3
+
+
+def test_run_manifest_reports_a_bad_manifest_as_zoo_bench_does(tmp_path):
+    with pytest.raises(ManifestError, match="unknown optimizer 'hill_climb'"):
+        run_manifest(KINK.replace('name = "guess_check"', 'name = "hill_climb"'), directory=tmp_path)
+    run = run_manifest(KINK, directory=tmp_path)
+    assert run.summary == {"cells": 1, "skipped": 0, "done": 1, "failed": 0, "interrupted": False}
+    assert run_manifest(KINK, directory=tmp_path).summary["skipped"] == 1  # resumes like zoo bench
+
+
+def test_public_api_names_resolve():
+    import zoo.api
+
+    assert all(hasattr(zoo.api, name) for name in zoo.api.__all__)
+    assert zoo.api.run_manifest is run_manifest and zoo.api.CellBenchmark is CellBenchmark

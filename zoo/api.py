@@ -17,8 +17,12 @@ reach it. docs/plugins.md explains each name.
   :func:`cached_arrays` find and cache data.
 - Observers receive :class:`Cell`, :class:`SuiteInfo`, :class:`CellRecord`
   and :class:`RunSummary`.
+- Testing: :func:`run_manifest` runs a manifest in process with your
+  plugins and returns its records (:class:`RunResult`); benchmarking:
+  :class:`CellBenchmark` is an asv benchmark of one cell.
 """
 
+from zoo.benchmarking import CellBenchmark
 from zoo.cells import Cell, Component
 from zoo.data import cache_dir, cached_arrays, data_root
 from zoo.evaluate import accepted, fit_and_loss, normalized_loss, test_accuracy
@@ -28,10 +32,11 @@ from zoo.optimizer import Context, Outcome, derive_seed
 from zoo.population import ParamBlock, PopulationModel, frobenius
 from zoo.registry import Param, PluginSpec
 from zoo.task import Problem, Task, balanced_indices, relabel
+from zoo.testing import RunResult, run_manifest
 
 __all__ = [
-    "Cell", "CellRecord", "Component", "Context", "Outcome", "Param", "ParamBlock", "PluginSpec", "PopulationModel",
-    "Problem", "RunSummary", "SuiteInfo", "Task", "accepted", "balanced_indices", "cache_dir", "cached_arrays",
+    "Cell", "CellBenchmark", "CellRecord", "Component", "Context", "Outcome", "Param", "ParamBlock", "PluginSpec", "PopulationModel",
+    "Problem", "RunResult", "RunSummary", "SuiteInfo", "Task", "accepted", "balanced_indices", "cache_dir", "cached_arrays",
     "data_root", "derive_seed", "fit_and_loss", "frobenius", "hookimpl", "module_model", "normalized_loss", "relabel",
-    "test_accuracy",
+    "run_manifest", "test_accuracy",
 ]
