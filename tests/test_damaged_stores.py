@@ -107,7 +107,7 @@ def test_read_commands_create_and_change_nothing(zoo, stored, tmp_path):
         result = zoo(*args)
         assert result.returncode == 0, result.stderr
         assert snapshot(tmp_path) == before, args  # no -wal, no -shm, not a byte changed
-    assert "0 to run" in result.stderr
+    assert "0 to run" in result.stdout
 
 
 def test_empty_file_and_another_programs_database_are_refused_untouched(zoo, tmp_path):

@@ -56,7 +56,7 @@ def test_dry_run_lists_cells_and_runs_nothing(tmp_path):
     shutil.copy(TINY, manifest)
     out = run_zoo("bench", manifest, "--dry-run")
     assert out.returncode == 0
-    assert "16 cells, 16 to run" in out.stderr
+    assert "16 cells, 16 to run" in out.stdout and "kink (16 cells, report bins)" in out.stdout  # the listing is output
     assert not (tmp_path / "tiny.sqlite").exists()
 
 

@@ -151,3 +151,59 @@ def test_missing_data_root_on_the_command_line_exits_2(tmp_path, capsys):
                            'optimizers = [ { name = "sgd" } ]\nmatrix = { n = [4] }\n')
     assert main(["bench", str(path), "--dry-run", "--data-root", str(tmp_path / "absent")]) == 2
     assert "--data-root" in capsys.readouterr().err
+
+
+def test_an_optimizer_axis_crosses_only_the_optimizers_that_have_the_parameter(tmp_path, capsys):
+    path = write(tmp_path, """
+[suite]
+store = "s.sqlite"
+[[bench]]
+name = "k"
+task = { name = "kink" }
+model = { name = "mlp", hidden = 4 }
+optimizers = [ { name = "guess_check", label = "G&C", target = 2 }, { name = "sgd", label = "SGD", epochs = 2 } ]
+[bench.matrix]
+n = [4]
+seeds = [0, 1]
+"optimizer.max_guesses" = [30000, 50000]
+""")
+    loaded = manifest.load(path, default_registry())
+    ids = [c.id for c in loaded.cells]
+    assert len(ids) == len(set(ids)) == 2 * 2 + 2  # G&C at two radii, SGD once per seed
+    assert {c.axes.get("optimizer.max_guesses") for c in loaded.cells if c.label == "G&C"} == {30000, 50000}
+    assert all(c.axes == {} for c in loaded.cells if c.label == "SGD")
+    assert loaded.benches[0].varies == {"optimizer.max_guesses": ["G&C"]}
+    assert main(["bench", str(path), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "axis optimizer.max_guesses varies G&C" in out and "6 cells, 6 to run" in out
+    assert len(set(re.findall(r"^  ([0-9a-f]{16}) ", out, re.M))) == 6
+
+
+def test_a_cell_without_an_axis_is_compared_at_every_value_of_it(tmp_path):
+    from zoo import reports, runner
+    from zoo.store import Store
+
+    path = write(tmp_path, """
+[suite]
+store = "s.sqlite"
+device = "cpu"
+[[bench]]
+name = "k"
+task = { name = "kink" }
+model = { name = "mlp", hidden = 4 }
+optimizers = [ { name = "guess_check", label = "G&C", target = 2 },
+               { name = "sgd", label = "SGD", epochs = 5, init = "default", target = 2, max_models = 4, population = 4 } ]
+[bench.matrix]
+n = [4]
+seeds = [0, 1]
+"optimizer.max_guesses" = [30000, 50000]
+""")
+    loaded = manifest.load(path, default_registry())
+    store = Store(loaded.store)
+    assert runner.run(loaded, default_registry(), store)["done"] == 6
+    tables = reports.tables_for(store.records())
+    store.close()
+    titles = [t.title for t in tables]
+    for guesses in (30000, 50000):  # SGD appears next to G&C at each value, and the difference is computed
+        assert f"k: SGD test accuracy % (kink, mlp, optimizer.max_guesses={guesses})" in titles
+        assert f"k: G&C − SGD, test accuracy (kink, mlp, optimizer.max_guesses={guesses})" in titles

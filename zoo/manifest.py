@@ -70,6 +70,7 @@ class Bench:
     report: str
     cells: list[Cell]
     margin: float = DEFAULT_MARGIN  # equivalence margin in percentage points
+    varies: dict = field(default_factory=dict)  # axis -> what it varies, e.g. {"optimizer.sigma": ["G&C"]}
 
 
 @dataclass
@@ -353,11 +354,18 @@ class _Expander(_Checker):
             self.fail(f"{mkey}.seeds", f"seeds must be >= 0, got {seeds}")
         bins = self.bins(matrix.get("bins"), f"{mkey}.bins")
         axes = self.axes(matrix, mkey, task, model, opts)
-        cells = math.prod([len(opts), len(sizes), len(bins), len(seeds), *map(len, axes.values())])
+        varies = {axis: [f"{kind} {entry[0].name}" if kind != "optimizer" else entry[2] or entry[0].name
+                         for entry in ([task] if kind == "task" else [model] if kind == "model" else opts)
+                         if param in entry[0].params]
+                  for axis in axes for kind, _, param in [axis.partition(".")]}
+        per_optimizer = [math.prod(len(v) for a, v in axes.items() if a.startswith("optimizer.") and label in varies[a])
+                         for label in (entry[2] or entry[0].name for entry in opts)]
+        shared = math.prod(len(v) for a, v in axes.items() if not a.startswith("optimizer."))
+        cells = sum(per_optimizer) * shared * len(sizes) * len(bins) * len(seeds)  # as expand() makes them
         self.count(cells, mkey)
         self.total += cells
         return Bench(name, report, self.expand(suite, name, report, task, model, opts, sizes, bins, seeds, axes, key),
-                     float(margin))
+                     float(margin), varies)
 
     def seed_range(self, seeds, key):
         """``{ from = 0, count = 100 }`` stands for the seeds 0..99; a list passes through."""
@@ -424,22 +432,31 @@ class _Expander(_Checker):
         return axes
 
     def expand(self, suite, name, report, task, model, opts, sizes, bins, seeds, axes, key) -> list[Cell]:
+        """The cross product; an optimizer axis crosses only the optimizers that have that parameter.
+
+        An optimizer without the parameter gets one cell per point of the other
+        axes, not one per value of this one (those would be the same cell).
+        """
         cells = []
-        for combo in itertools.product(*axes.values()) if axes else [()]:
-            chosen = dict(zip(axes, combo))
+        shared = {a: v for a, v in axes.items() if not a.startswith("optimizer.")}
+        for combo in itertools.product(*shared.values()) if shared else [()]:
+            chosen = dict(zip(shared, combo))
             over = {kind: {a.partition(".")[2]: v for a, v in chosen.items() if a.startswith(kind + ".")} for kind in AXIS_KINDS}
             task_c = self.resolve(task, over["task"])
             model_c = self.resolve(model, over["model"])
             data = self.check_build(task_c, model_c, sizes, key)
             for j, opt in enumerate(opts):
-                fitting = {k: v for k, v in over["optimizer"].items() if k in opt[0].params}
-                opt_c = self.resolve(opt, fitting)
-                try:
-                    opt[0].build(**opt_c.params)
-                except (ValueError, TypeError) as error:
-                    self.fail(f"{key}.optimizers[{j}]", f"{opt_c.name}: {error}")
-                for n, loss_bin, seed in itertools.product(sizes, bins, seeds):
-                    cells.append(Cell(suite, name, report, task_c, model_c, opt_c, n, loss_bin, seed, chosen, data))
+                own = {a: v for a, v in axes.items() if a.startswith("optimizer.") and a.partition(".")[2] in opt[0].params}
+                for opt_combo in itertools.product(*own.values()) if own else [()]:
+                    mine = {**chosen, **dict(zip(own, opt_combo))}
+                    mine = {a: mine[a] for a in axes if a in mine}  # the manifest's axis order
+                    opt_c = self.resolve(opt, {a.partition(".")[2]: v for a, v in mine.items() if a in own})
+                    try:
+                        opt[0].build(**opt_c.params)
+                    except (ValueError, TypeError) as error:
+                        self.fail(f"{key}.optimizers[{j}]", f"{opt_c.name}: {error}")
+                    for n, loss_bin, seed in itertools.product(sizes, bins, seeds):
+                        cells.append(Cell(suite, name, report, task_c, model_c, opt_c, n, loss_bin, seed, mine, data))
         return cells
 
     @staticmethod

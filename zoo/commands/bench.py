@@ -46,7 +46,7 @@ def main(args) -> int:
     manifest = manifests.load(args.manifest, registry, store=args.store, device=args.device,
                               data_root=args.data_root, only=args.only, max_cells=args.max_cells)
     if args.dry_run:
-        return dry_run(manifest, err)
+        return dry_run(manifest, stdout_console())
     if args.executor == "ray":
         if args.cpus_per_cell < 1:
             raise ZooError(f"--cpus-per-cell must be at least 1, got {args.cpus_per_cell}")
@@ -83,6 +83,8 @@ def dry_run(manifest, console) -> int:
             store.close()
     for bench in manifest.benches:
         console.print(f"[bold]{escape(bench.name)}[/] ({len(bench.cells)} cells, report {escape(bench.report)})")
+        for axis, varied in bench.varies.items():
+            console.print(f"  axis {axis} varies {', '.join(varied)}", markup=False)
         for source in dict.fromkeys(reports.data_text(cell.data) for cell in bench.cells):
             if source:
                 console.print(f"  {escape(source)}")

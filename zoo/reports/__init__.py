@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import importlib
 import io
+import itertools
 import json
 import math
 import statistics
@@ -203,6 +204,30 @@ def latest(records: list[dict]) -> tuple[list[dict], int]:
     return kept, len(records) - len(kept)
 
 
+def spread_axes(records: list[dict]) -> list[dict]:
+    """Records with every extra axis of their bench: one that lacks an axis stands at each of its values.
+
+    An optimizer axis applies only to the optimizers that have the parameter
+    (say ``optimizer.sigma`` for Guess & Check); the others' cells carry no
+    value for it. To be compared at every value, such a cell is shown under
+    each value the other cells hold (a shallow copy with the axis filled in).
+    An optimizer label that has the axis in some cell is never spread.
+    """
+    names = list(dict.fromkeys(a for r in records for a in r["axes"]))
+    values = {a: list(dict.fromkeys(json.dumps(r["axes"][a], sort_keys=True) for r in records if a in r["axes"])) for a in names}
+    having = {a: {r["label"] for r in records if a in r["axes"]} for a in names}
+    out = []
+    for record in records:
+        missing = [a for a in names if a not in record["axes"] and record["label"] not in having[a]]
+        if not missing:
+            out.append(record)
+            continue
+        for combo in itertools.product(*(values[a] for a in missing)):
+            axes = {**record["axes"], **{a: json.loads(v) for a, v in zip(missing, combo)}}
+            out.append({**record, "axes": {a: axes[a] for a in names if a in axes}})
+    return out
+
+
 def tables_for(records: list[dict], layouts: dict | None = None, margins: dict | None = None,
                layout_name: str | None = None, margin: float | None = None) -> list[Table]:
     """All tables of all benches in ``records``, bench by bench in first-seen order.
@@ -216,6 +241,7 @@ def tables_for(records: list[dict], layouts: dict | None = None, margins: dict |
         benches.setdefault(record["bench"], []).append(record)
     out = []
     for name, group in benches.items():
+        group = spread_axes(group)
         chosen = layout_name or (layouts or {}).get(name) or group[-1]["report"]
         bench_margin = margin if margin is not None else (margins or {}).get(name, DEFAULT_MARGIN)
         try:
