@@ -1,4 +1,4 @@
-"""Guess & Check throughput, the SGD population step and a pattern-search round, tracked across commits.
+"""Guess & Check throughput, the SGD population step, a pattern-search round and a cell under load, across commits.
 
 MNIST comes from the data root (``ZOO_DATA_ROOT``) when it holds MNIST, else
 from the subset embedded in the package, so the benchmarks run offline.
@@ -6,12 +6,14 @@ from the subset embedded in the package, so the benchmarks run offline.
 
 from __future__ import annotations
 
+from zoo.contention import contention, default_suite_cell
 from zoo.guessing.throughput import Throughput
 from zoo.models.lenet import LeNet
 from zoo.models.mlp import MLP
 from zoo.optimizer import Context
 from zoo.optimizers.gradient import GradientBaseline
 from zoo.optimizers.pattern_search import PatternSearch
+from zoo.registry import default_registry
 from zoo.tasks.mnist import MNIST
 from zoo.tasks.toys import Toy2D, sample_kink
 
@@ -87,3 +89,18 @@ class PatternSearchSteps:
 
     def time_ten_steps(self):
         self.search.run(self.problem, self.model, Context(seed=0))
+
+
+class UnderLoad:
+    """The default suite's SGD cell (n = 2, bin (0.50, 0.55], seed 0) beside two busy loops, over its idle time."""
+
+    timeout = 600
+
+    def setup(self):
+        self.registry = default_registry()
+        self.cell = default_suite_cell("sgd", self.registry)
+
+    def track_loaded_over_idle(self):
+        return contention(self.cell, self.registry, busy=2, rounds=1).ratio
+
+    track_loaded_over_idle.unit = "loaded / idle"

@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
+
+import zoo  # noqa: F401  (before torch: zoo sets how OpenMP threads wait, which torch's runtime reads once)
+import torch  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

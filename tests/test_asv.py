@@ -16,7 +16,7 @@ sys.path.insert(0, str(REPO))
 from asv_bench import benchmarks  # noqa: E402
 
 SUITES = [benchmarks.GuessCheckLeNet, benchmarks.GuessCheckKink, benchmarks.SGDPopulationStep,
-          benchmarks.PatternSearchSteps]
+          benchmarks.PatternSearchSteps, benchmarks.UnderLoad]
 
 
 def combinations(suite):

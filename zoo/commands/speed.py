@@ -1,5 +1,9 @@
 """``zoo speed``: Guess & Check throughput, reference engine and fast engine side by side.
 
+``zoo speed --load`` instead times cells of the default suite on idle cores
+and beside two busy-looping processes, alternating, and prints the ratio
+(:mod:`zoo.contention`).
+
 Both engines search the same parameter stream of LeNet guesses on the same
 two-class MNIST training set with the same acceptance rule (100% train
 accuracy and normalized loss in the bin). Measurements alternate between the
@@ -10,17 +14,20 @@ round counts, and the ratio is fast / reference.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 
 import torch
 from rich.table import Table
 
 from zoo.commands.common import stdout_console
+from zoo.contention import DEFAULT_SUITE_OPTIMIZERS, contention, default_suite_cell, fair_share_ratio
 from zoo.data import set_data_root
 from zoo.errors import ZooError
 from zoo.guessing import native
 from zoo.guessing.throughput import Throughput
 from zoo.models.lenet import LeNet
+from zoo.registry import default_registry
 from zoo.tasks.mnist import MNIST
 
 # (column, engine, generator): the baseline draws with torch's generator, as the reference implementation does.
@@ -40,6 +47,9 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="data seed and parameter-stream seed (default 0)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--data-root", help="folder with offline MNIST (default: ZOO_DATA_ROOT, else the embedded subset)")
+    p.add_argument("--load", action="store_true",
+                   help="instead: the default suite's SGD and G&C cells (n = 2, bin (0.50, 0.55], seed 0) idle and beside "
+                        "two busy-looping processes, and the ratio of their times")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(handler=main)
 
@@ -72,6 +82,8 @@ def main(args) -> int:
         raise ZooError("zoo speed needs every --n >= 2 (two classes), --seconds > 0, --rounds >= 1 and --bin LO < HI")
     if args.data_root:
         set_data_root(args.data_root)
+    if args.load:
+        return under_load(args)
     results = [measure(n, args) for n in args.n]
     if args.format == "json":
         print(json.dumps({"width": args.width, "bin": list(args.bin), "device": args.device, "threads": torch.get_num_threads(),
@@ -95,4 +107,36 @@ def main(args) -> int:
         for name in names:
             rounds = " ".join(f"{v:,.0f}" for v in r["rounds"][name])
             console.print(f"  n={r['n']:<3} {name:16} {rounds:28} {r['cpu_us_per_guess'][name]:8.1f} CPU µs/guess")
+    return 0
+
+
+BUSY = 2  # busy-looping processes beside the cell
+
+
+def under_load(args) -> int:
+    """Each default-suite cell: best idle and best loaded wall time over ``--rounds`` alternating runs, and their ratio."""
+    registry = default_registry()
+    results = []
+    for optimizer in DEFAULT_SUITE_OPTIMIZERS:
+        measured = contention(default_suite_cell(optimizer, registry), registry, BUSY, args.rounds)
+        results.append({"optimizer": optimizer, "idle_s": measured.idle, "loaded_s": measured.loaded,
+                        "ratio": measured.ratio})
+    policy = os.environ.get("OMP_WAIT_POLICY", "unset")
+    if args.format == "json":
+        print(json.dumps({"busy": BUSY, "cores": os.cpu_count(), "threads": torch.get_num_threads(),
+                          "omp_wait_policy": policy, "results": results}, indent=2))
+        return 0
+    table = Table(title=f"Default suite cells (two-class MNIST, LeNet-0.5, n = 2, bin (0.50, 0.55], seed 0) idle and "
+                        f"beside {BUSY} busy-looping processes: {os.cpu_count()} cores, {torch.get_num_threads()} torch "
+                        f"threads, OMP_WAIT_POLICY {policy}", title_justify="left")
+    for column in ("cell", "idle s", "loaded s", "loaded / idle"):
+        table.add_column(column, justify="right")
+    for r in results:
+        table.add_row(DEFAULT_SUITE_OPTIMIZERS[r["optimizer"]][0], f"{min(r['idle_s']):.2f}", f"{min(r['loaded_s']):.2f}",
+                      f"{r['ratio']:.1f}x")
+    console = stdout_console()
+    console.print(table)
+    fair = fair_share_ratio(torch.get_num_threads(), os.cpu_count() or 1, BUSY)
+    console.print(f"best of {args.rounds} alternating rounds each; other jobs on the machine load both columns alike. "
+                  f"A cell that got its fair share of the cores, and no less, would take about {fair:.1f}x as long.")
     return 0
