@@ -7,7 +7,8 @@ import torch
 from conftest import run_zoo
 
 from zoo.registry import default_registry
-from zoo.slab import classify, probes, tally
+from zoo.slab import classify, reference_probes, shuffled_probes, zigzag
+from zoo.tasks.toys import slab
 
 SUITE = """
 [suite]
@@ -128,12 +129,47 @@ def slab_models():
 
 
 def test_probes_keep_one_feature_informative():
-    for rule, (x, y) in probes(margin=0.1, count=500).items():
+    for rule, (x, y) in shuffled_probes(margin=0.1, count=500).items():
         by_x1 = (x[:, 0] > 0).long()
         assert torch.equal(by_x1, y) == (rule == "linear")
 
 
 def test_classify_tells_linear_slab_and_mixed_rules_apart():
     model, theta = slab_models()
-    assert classify(model, theta, margin=0.1) == ["linear", "slab", "mixed"]
-    assert tally(classify(model, theta, margin=0.1)) == {"linear": 1, "slab": 1, "mixed": 1}
+    found = classify(model, theta, "uniform", margin=0.1)
+    assert found == ["linear", "slab", "mixed"]
+
+
+class RuleModel:
+    """A population of fixed decision rules on 2-D points: class 1 where ``rule(x) > 0``."""
+
+    def __init__(self, *rules):
+        self.rules = rules
+
+    def forward(self, theta, x):
+        score = torch.stack([rule(x) for rule in self.rules])
+        return torch.stack([-score, score], -1)
+
+
+def zigzag_x1(x2):
+    """The zigzag through the reference slab gaps, as a function of height (interpolated from its points)."""
+    path = torch.from_numpy(zigzag()).float()
+    order = path[:, 1].argsort()
+    heights, xs = path[order, 1], path[order, 0]
+    i = torch.searchsorted(heights, x2.clamp(heights[0], heights[-1])).clamp(1, len(heights) - 1)
+    t = (x2 - heights[i - 1]) / (heights[i] - heights[i - 1]).clamp_min(1e-9)
+    return xs[i - 1] + t.clamp(0, 1) * (xs[i] - xs[i - 1])
+
+
+def test_reference_probes_tell_the_vertical_rule_from_the_zigzag():
+    vertical = lambda x: -x[:, 0]  # noqa: E731  class 1 left of x1 = 0
+    follows_zigzag = lambda x: zigzag_x1(x[:, 1]) - x[:, 0]  # noqa: E731  class 1 left of the zigzag
+    always_0 = lambda x: -torch.ones(len(x))  # noqa: E731
+    model = RuleModel(vertical, follows_zigzag, always_0)
+    assert classify(model, torch.zeros(3, 1), "reference", margin=0.1) == ["linear", "non-linear", "neither"]
+    # both rules separate the reference slab data itself
+    problem = slab(layout="reference").sample(200, 0)
+    for rule in (vertical, follows_zigzag):
+        assert torch.equal((rule(problem.x_train) > 0).long(), problem.y_train)
+    sizes = {rule: len(y) for rule, (x, y) in reference_probes().items()}
+    assert sizes == {"linear": 60, "non-linear": 60}  # the reference's 2 x 30 and 2 x 3 x 10 points

@@ -78,6 +78,8 @@ class DenseProbe:
 
     def __call__(self, theta: torch.Tensor, samples: slice) -> tuple[torch.Tensor, torch.Tensor]:
         p = self.model.unflatten(theta)
+        m = theta.shape[0]
+        p.update({b: p[w].new_zeros(m, p[w].shape[1]) for w, b in self.layers if b not in p})  # a layer without a bias
         x = self.x[samples]
         (w, b), *rest = self.layers
         if not rest:
@@ -92,7 +94,7 @@ class DenseProbe:
 
 PROBES = {
     LeNet: LeNetProbe,
-    MLP: lambda model, x: DenseProbe(model, x, [(f"w{i}", f"b{i}") for i in range(model.depth)]),
+    MLP: lambda model, x: DenseProbe(model, x, [(f"w{i}", model.bias_name(i) or f"zero{i}") for i in range(model.depth)]),
     Linear: lambda model, x: DenseProbe(model, x, [("weight", "bias")]),
 }  # keyed by exact type: a subclass may compute something else
 

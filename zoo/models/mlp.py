@@ -13,18 +13,33 @@ from zoo.registry import Param, PluginSpec
 
 
 class MLP(PopulationModel):
-    """``layers`` hidden ReLU layers of ``hidden`` units; scale = product of ||W_l||_F."""
+    """``layers`` hidden ReLU layers of ``hidden`` units; scale = product of ||W_l||_F.
 
-    def __init__(self, input_shape, num_classes, hidden=20, layers=1):
+    ``hidden_bias = False`` is the reference's MLP: no bias in the hidden
+    layers, one bias on the output.
+    """
+
+    def __init__(self, input_shape, num_classes, hidden=20, layers=1, hidden_bias=True):
         if hidden < 1 or layers < 1:
             raise ValueError("mlp needs hidden >= 1 and layers >= 1")
         self.input_shape, self.num_classes = tuple(input_shape), num_classes
         widths = [math.prod(self.input_shape)] + [hidden] * layers + [num_classes]
+        self.depth = len(widths) - 1
         blocks = []
         for i, (d_in, d_out) in enumerate(zip(widths, widths[1:])):
-            blocks += [ParamBlock(f"w{i}", (d_out, d_in), d_in, True), ParamBlock(f"b{i}", (d_out,), d_in, False)]
+            blocks.append(ParamBlock(f"w{i}", (d_out, d_in), d_in, True))
+            if hidden_bias or i == self.depth - 1:
+                blocks.append(ParamBlock(f"b{i}", (d_out,), d_in, False))
         self.blocks = tuple(blocks)
-        self.depth = len(widths) - 1
+
+    def bias_name(self, i: int) -> str | None:
+        """The name of layer ``i``'s bias block, or None when the layer has none."""
+        return f"b{i}" if any(b.name == f"b{i}" for b in self.blocks) else None
+
+    def bias(self, p: dict, i: int, w: torch.Tensor) -> torch.Tensor:
+        """Layer ``i``'s bias ``[M, out]``; zeros for a layer without one."""
+        name = self.bias_name(i)
+        return p[name] if name else w.new_zeros(w.shape[:2])
 
     def init_regular(self, m, generator=None, device="cpu"):
         """The reference's "regular" rule: weights U[-1/sqrt(fan_out), 1/sqrt(fan_out)], biases U[-1, 1]."""
@@ -32,9 +47,9 @@ class MLP(PopulationModel):
 
     def forward(self, theta, x):
         p = self.unflatten(theta)
-        h = dense_shared(x.flatten(1), p["w0"], p["b0"])
+        h = dense_shared(x.flatten(1), p["w0"], self.bias(p, 0, p["w0"]))
         for i in range(1, self.depth):
-            h = dense(torch.relu(h), p[f"w{i}"], p[f"b{i}"])
+            h = dense(torch.relu(h), p[f"w{i}"], self.bias(p, i, p[f"w{i}"]))
         return h
 
     def norm_scale(self, theta):
@@ -47,4 +62,8 @@ class MLP(PopulationModel):
 
 @hookimpl
 def zoo_models():
-    return [PluginSpec("mlp", MLP, {"hidden": Param(20, "units per hidden layer"), "layers": Param(1, "hidden layers")}, "fully connected ReLU network")]
+    return [PluginSpec("mlp", MLP, {
+        "hidden": Param(20, "units per hidden layer"),
+        "layers": Param(1, "hidden layers"),
+        "hidden_bias": Param(True, "biases in the hidden layers; false: the reference's MLP, with one output bias only"),
+    }, "fully connected ReLU network")]

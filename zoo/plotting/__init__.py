@@ -55,7 +55,16 @@ def save(fig, out_dir: Path, stem: str) -> list[Path]:
     return paths
 
 
-def panel_grid(plt, rows: int, cols: int, size: float = 2.6):
-    """A figure with ``rows`` x ``cols`` axes, always as a 2-D array."""
-    fig, axes = plt.subplots(rows, cols, figsize=(size * cols + 0.6, size * rows + 0.4), squeeze=False)
+def panel_grid(plt, rows: int, cols: int, size: float = 2.6, sharey: bool = False):
+    """A figure with ``rows`` x ``cols`` axes, always as a 2-D array (``sharey``: one y scale for all)."""
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols + 0.6, size * rows + 0.4), squeeze=False, sharey=sharey,
+                             constrained_layout=True)
     return fig, axes
+
+
+def panel_title(loss_bin, axes_key: tuple) -> str:
+    """What a panel holds: its loss bin, said as such, and the bench's other axes."""
+    from zoo.reports.bins import axes_text
+
+    parts = ([f"loss bin ({loss_bin[0]:g}, {loss_bin[1]:g}]"] if loss_bin else []) + [axes_text(axes_key).strip(", ")]
+    return ", ".join(p for p in parts if p)

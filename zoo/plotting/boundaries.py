@@ -1,10 +1,15 @@
 """Decision boundaries of stored models on the 2-D toys.
 
-Each panel shows the training points, the boundary of every stored model of
-one cell as a thin line, and in the background the share of those models
-that predict class 1. Rows are optimizers, columns the bench's other axes
-(e.g. the hidden width, the paper's Figure 2) and training-set sizes; a
-panel shows the cell with the smallest seed (and first loss bin).
+Each panel shows training points, the boundary of each stored model as a
+thin line (at most 40), and in the background the share of the models that
+predict class 1 (the colorbar). Rows are optimizers, columns the bench's
+other axes (e.g. the hidden width, the paper's Figure 2) and training-set
+sizes. Which seeds a panel shows is in its title: on a task whose training
+set is the same for every model of the cell (the kink), the smallest data
+seed with stored models, with how many seeds the cell has; on the slab data,
+where the reference draws a fresh data seed per model, the models of every
+seed pooled, drawn over the training points of the smallest seed. A cell
+without any stored model still gets its panel, saying so.
 """
 
 from __future__ import annotations
@@ -14,10 +19,10 @@ from pathlib import Path
 import torch
 
 from zoo import slab as slab_rules
-from zoo.plotting import panel_grid, pyplot, save
+from zoo.plotting import panel_grid, panel_title, pyplot, save
 from zoo.rebuild import stored_models
 from zoo.registry import default_registry
-from zoo.reports.bins import axes_text, group
+from zoo.reports.bins import group
 
 LIMIT, STEPS, MAX_LINES = 1.1, 161, 40
 WRAP = 4  # panels per row when a bench has one column of cells
@@ -38,11 +43,14 @@ def class1_margin(model, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     return axis, (logits[..., 1] - logits[..., 0]).view(-1, STEPS, STEPS)
 
 
-def draw(ax, model, theta, problem, title: str, poisoned: int | None = None) -> None:
-    """One panel; with ``poisoned`` set, the test points too, the first ``poisoned`` of them outlined."""
+def draw(ax, model, theta, problem, title: str, poisoned: int | None = None):
+    """One panel; with ``poisoned`` set, the test points too, the first ``poisoned`` of them outlined.
+
+    Returns the shading's image, for the figure's colorbar.
+    """
     axis, margin = class1_margin(model, theta[:MAX_LINES])
     share = (margin > 0).float().mean(0)
-    ax.imshow(share, extent=(-LIMIT, LIMIT, -LIMIT, LIMIT), origin="lower", cmap="RdBu", vmin=0, vmax=1, alpha=0.35)
+    image = ax.imshow(share, extent=(-LIMIT, LIMIT, -LIMIT, LIMIT), origin="lower", cmap="RdBu", vmin=0, vmax=1, alpha=0.35)
     for m in margin:
         if m.min() < 0 < m.max():
             ax.contour(axis, axis, m, levels=[0], colors="k", linewidths=0.6, alpha=0.5)
@@ -52,8 +60,22 @@ def draw(ax, model, theta, problem, title: str, poisoned: int | None = None) -> 
         edges = ["k" if i < poisoned else "none" for i in range(len(problem.y_test))]
         ax.scatter(problem.x_test[:, 0], problem.x_test[:, 1], marker="*", s=160, zorder=4,
                    c=[COLORS[int(c)] for c in problem.y_test], edgecolors=edges, linewidths=1.2)
-    ax.set(xlim=(-LIMIT, LIMIT), ylim=(-LIMIT, LIMIT), xticks=[], yticks=[], aspect="equal")
-    ax.set_title(title, fontsize=8)
+    frame(ax, title)
+    return image
+
+
+def frame(ax, title: str) -> None:
+    """Axes of a panel: the input square with ticks and labels."""
+    ax.set(xlim=(-LIMIT, LIMIT), ylim=(-LIMIT, LIMIT), xticks=[-1, 0, 1], yticks=[-1, 0, 1], aspect="equal")
+    ax.set_xlabel("x1", fontsize=7, labelpad=1)
+    ax.set_ylabel("x2", fontsize=7, labelpad=1)
+    ax.tick_params(labelsize=6, length=2, pad=1)
+    ax.set_title(title, fontsize=7)
+
+
+def shading_bar(fig, axes, image) -> None:
+    if image is not None:
+        fig.colorbar(image, ax=axes, shrink=0.6, label="share of models predicting class 1 (blue)")
 
 
 def poisoned_count(record: dict, problem) -> int:
@@ -62,21 +84,38 @@ def poisoned_count(record: dict, problem) -> int:
     return 0 if poison is None else poison or len(problem.y_test)
 
 
-def _stored_panels(store, records):
-    """``{(label, column): (record, problem, model, theta)}`` for cells with stored models."""
+def pools_seeds(records: list[dict]) -> bool:
+    """Whether a panel pools its seeds: on the reference slab data, where every model has its own data seed."""
+    task = records[0]["spec"]["task"]
+    return task["name"] == "slab" and task["params"].get("layout") == "reference"
+
+
+def _panels(store, records):
+    """``{(label, column): (record, loaded or None, seed note)}``, one per cell of the figure, seeds picked or pooled."""
     panels = {}
-    for key, rs in group(records, lambda r: (r["label"], (tuple(sorted(r["axes"].items())), r["n"]))).items():
-        rs = sorted(rs, key=lambda r: (r["seed"], r["bin"] or ()))
-        loaded = stored_models(store, rs[0])
-        if loaded:
-            panels[key] = (rs[0], *loaded)
+    pool = pools_seeds(records)
+    for key, rs in group(records, lambda r: (r["label"], (tuple(sorted(r["axes"].items())), r["n"], tuple(r["bin"] or ())))).items():
+        rs = sorted(rs, key=lambda r: r["seed"])
+        loaded = [(r, stored_models(store, r)) for r in rs]
+        loaded = [(r, got) for r, got in loaded if got]
+        seeds = len({r["seed"] for r in rs})
+        if not loaded:
+            panels[key] = (rs[0], None, f"no stored model in {seeds} seed{'s' * (seeds > 1)}")
+        elif pool:
+            record, (problem, model, _) = loaded[0]
+            theta = torch.cat([got[2] for _, got in loaded])
+            note = f"{len(loaded)} seeds pooled, points of seed {record['seed']}"
+            panels[key] = (record, (problem, model, theta), note)
+        else:
+            record, got = loaded[0]
+            panels[key] = (record, got, f"seed {record['seed']} of {seeds}")
     return panels
 
 
 def _panel_figure(store, records, out_dir: Path, stem: str, show_test: bool) -> list[Path]:
     records = [r for r in records if is_2d(r)]
-    panels = _stored_panels(store, records)
-    if not panels:
+    panels = _panels(store, records)
+    if not any(loaded for _, loaded, _ in panels.values()):
         return []
     plt = pyplot()
     labels = list(dict.fromkeys(label for label, _ in panels))
@@ -91,15 +130,22 @@ def _panel_figure(store, records, out_dir: Path, stem: str, show_test: bool) -> 
     fig, axes = panel_grid(plt, *shape)
     for ax in axes.flat:
         ax.set_axis_off()
+    image = None
     for key, (i, j) in places.items():
         if key not in panels:
             continue
-        record, problem, model, theta = panels[key]
-        (axes_key, n) = key[1]
-        test = record["metrics"]["test_acc"]["mean"]
-        title = f"{key[0]}{axes_text(axes_key)}, n={n}\n{len(theta)} models, test {test * 100:.0f}%"
+        record, loaded, note = panels[key]
+        axes_key, n, loss_bin = key[1]
+        head = f"{key[0]}, n={n}" + (f", {panel_title(loss_bin, axes_key)}" if loss_bin or axes_key else "")
         axes[i][j].set_axis_on()
-        draw(axes[i][j], model, theta, problem, title, poisoned_count(record, problem) if show_test else None)
+        if loaded is None:
+            frame(axes[i][j], f"{head}\n{note}")
+            continue
+        problem, model, theta = loaded
+        test = record["metrics"]["test_acc"]["mean"]
+        title = f"{head}\n{len(theta)} models, {note}" + (f", test {test * 100:.0f}%" if test is not None else "")
+        image = draw(axes[i][j], model, theta, problem, title, poisoned_count(record, problem) if show_test else None)
+    shading_bar(fig, axes, image)
     first = records[0]
     fig.suptitle(f"{first['bench']}: {first['task']}, {first['model']}", fontsize=10)
     return save(fig, out_dir, f"{first['bench']}-{stem}")
@@ -116,23 +162,33 @@ def poison_toy(store, records: list[dict], out_dir: Path) -> list[Path]:
 
 
 def slab(store, records: list[dict], out_dir: Path) -> list[Path]:
-    """Stored slab models sorted into the rule they follow (Figure 3): one column per rule."""
+    """Stored slab models sorted into the rule they follow (Figure 3): one column per rule, probes drawn."""
     records = [r for r in records if r["task"] == "slab"]
-    panels = _stored_panels(store, records)
+    panels = {key: value for key, value in _panels(store, records).items() if value[1]}
     if not panels:
         return []
     plt = pyplot()
-    fig, axes = panel_grid(plt, len(panels), len(slab_rules.RULES))
-    for i, ((label, (axes_key, n)), (record, problem, model, theta)) in enumerate(panels.items()):
-        rules = slab_rules.classify(model, theta, record["spec"]["task"]["params"]["margin"], slab_rules.AGREEMENT)
-        for j, rule in enumerate(slab_rules.RULES):
-            chosen = theta[torch.tensor([r == rule for r in rules], dtype=torch.bool)]
-            title = f"{label}{axes_text(axes_key)}, n={n}\n{rule}: {len(chosen)} of {len(theta)}"
+    layout, margin = slab_rules.layout_of(records[0])
+    rules = slab_rules.RULES[layout]
+    fig, axes = panel_grid(plt, len(panels), len(rules))
+    image = None
+    for i, ((label, (axes_key, n, loss_bin)), (record, (problem, model, theta), note)) in enumerate(panels.items()):
+        found = slab_rules.classify(model, theta, layout, margin, slab_rules.AGREEMENT)
+        for j, rule in enumerate(rules):
+            chosen = theta[torch.tensor([r == rule for r in found], dtype=torch.bool)]
+            title = f"{label}, n={n}{', ' + panel_title(loss_bin, axes_key) if loss_bin or axes_key else ''}\n" \
+                    f"{rule}: {len(chosen)} of {len(theta)} ({note})"
             if len(chosen):
-                draw(axes[i][j], model, chosen, problem, title)
+                image = draw(axes[i][j], model, chosen, problem, title)
             else:
-                axes[i][j].set_axis_off()
-                axes[i][j].set_title(title, fontsize=8)
+                frame(axes[i][j], title)
+            if rule in ("linear", "non-linear", "slab"):  # the probe this column is judged on
+                x, y = slab_rules.probes(layout, margin)[rule]
+                shown = x[:: max(1, len(x) // 120)], y[:: max(1, len(x) // 120)]
+                axes[i][j].scatter(shown[0][:, 0], shown[0][:, 1], marker="x", s=8, linewidths=0.6, zorder=4,
+                                   c=[COLORS[int(c)] for c in shown[1]])
+    shading_bar(fig, axes, image)
     first = records[0]
-    fig.suptitle(f"{first['bench']}: rules followed at {slab_rules.AGREEMENT:.0%} probe agreement", fontsize=10)
+    fig.suptitle(f"{first['bench']}: rules followed at {slab_rules.AGREEMENT:.0%} probe agreement "
+                 f"(× probe points; dots training points)", fontsize=10)
     return save(fig, out_dir, f"{first['bench']}-slab")

@@ -13,17 +13,19 @@ import math
 import statistics
 from pathlib import Path
 
-from zoo.plotting import panel_grid, pyplot, save
-from zoo.reports.bins import axes_text, bin_name, group
+from zoo.plotting import panel_grid, panel_title, pyplot, save
+from zoo.reports.bins import group
 from zoo.reports.volume import VOLUME_OPTIMIZERS, volume as pooled_volume
 
 
 def _accuracy_point(records):
+    """Mean ± std in percent, the bar cut at 0 and 100 (an accuracy cannot leave them)."""
     values = [v * 100 for r in records for v in r["metrics"]["test_acc_values"]]
     if not values:
         return None
+    mean = statistics.fmean(values)
     std = statistics.pstdev(values) if len(values) > 1 else 0.0
-    return statistics.fmean(values), std, std, False
+    return mean, min(std, mean), min(std, 100 - mean), False
 
 
 def _volume_point(records):
@@ -58,32 +60,37 @@ def _figure(records, out_dir: Path, stem: str, ylabel: str, point) -> list[Path]
     panel_key = lambda r: (tuple((a, v) for a, v in sorted(r["axes"].items()) if a != on_x),  # noqa: E731
                            tuple(r["bin"]) if r["bin"] else None)
     panels = group(records, panel_key)
-    fig, axes = panel_grid(plt, 1, len(panels), size=3.6)
+    fig, axes = panel_grid(plt, 1, len(panels), size=3.6, sharey=True)
+    handles = {}
     for ax, ((axes_key, loss_bin), rs) in zip(axes[0], panels.items()):
         by_label = group(rs, lambda r: r["label"])
         for i, (label, lrs) in enumerate(by_label.items()):
+            color = f"C{list(dict.fromkeys(r['label'] for r in records)).index(label) % 10}"
             by_x = group(lrs, x_of or (lambda r: i))
             xs = sorted(by_x)
-            pts = [point(by_x[x]) for x in xs]
-            xs, pts = [x for x, p in zip(xs, pts) if p], [p for p in pts if p]
-            if not pts:
-                continue
-            line = ax.errorbar(xs, [p[0] for p in pts], yerr=[[p[1] for p in pts], [p[2] for p in pts]],
-                               marker="o", capsize=3, label=label)
-            bounds = [(x, p[0]) for x, p in zip(xs, pts) if p[3]]
+            pts = [(x, point(by_x[x])) for x in xs]
+            measured = [(x, p) for x, p in pts if p and not p[3]]
+            bounds = [(x, p) for x, p in pts if p and p[3]]
+            if measured:  # measured points joined by a line; upper bounds stand apart, never on that line
+                handles[label] = ax.errorbar([x for x, _ in measured], [p[0] for _, p in measured],
+                                             yerr=[[p[1] for _, p in measured], [p[2] for _, p in measured]],
+                                             marker="o", capsize=3, color=color, label=label)
             if bounds:
-                ax.plot(*zip(*bounds), linestyle="none", marker="v", markersize=9, color=line[0].get_color())
+                handle = ax.plot([x for x, _ in bounds], [p[0] for _, p in bounds], linestyle="none", marker="v",
+                                 markersize=9, markerfacecolor="none", color=color, label=f"{label}: upper bound")[0]
+                handles[f"{label}: upper bound"] = handle
         if x_of is None:
-            ax.set_xticks(range(len(by_label)), list(by_label), rotation=30, ha="right")
+            ax.set_xticks(range(len(by_label)), list(by_label), rotation=30, ha="right", fontsize=7)
         elif on_x is None:
             sizes = sorted({r["n"] for r in rs})
             ax.set_xscale("log", base=2)
             ax.set_xticks(sizes, [str(n) for n in sizes])
         ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.set_title(f"{bin_name(loss_bin) if loss_bin else ''}{axes_text(axes_key)}".strip(", "), fontsize=9)
+        ax.set_title(panel_title(loss_bin, axes_key), fontsize=9)
         ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=7, loc="best")
+    axes[0][0].set_ylabel(ylabel)
+    fig.legend(list(handles.values()), list(handles), fontsize=7, loc="outside lower center",
+               ncol=min(4, len(handles)))
     first = records[0]
     fig.suptitle(f"{first['bench']}: {first['task']}, {first['model']}", fontsize=10)
     return save(fig, out_dir, f"{first['bench']}-{stem}")
@@ -98,4 +105,4 @@ def accuracy(store, records: list[dict], out_dir: Path) -> list[Path]:
 def volume(store, records: list[dict], out_dir: Path) -> list[Path]:
     """log10 acceptance rate of Guess & Check cells with its 95% interval; ▼ marks an upper bound."""
     return _figure([r for r in records if r["optimizer"] in VOLUME_OPTIMIZERS], out_dir, "volume",
-                   "log10 volume (95% CI; ▼ upper bound)", _volume_point)
+                   "log10 volume (95% CI; ▽ upper bound: nothing accepted)", _volume_point)
