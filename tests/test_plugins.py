@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from conftest import REPO, run_zoo
+from zoo.store import Store
 
 EXAMPLE = REPO / "plugins" / "zoo-example"
 GUIDE = REPO / "docs" / "plugins.md"
@@ -241,3 +242,82 @@ def test_one_plugin_can_be_disabled_for_a_run(site, tmp_path):
     assert "explodes" not in zoo(site, "list", "optimizer", env_extra={"ZOO_DISABLE_PLUGINS": "explodes"}).stdout
     wrong = zoo(site, "list", "--disable-plugin", "zoo-exmaple")
     assert wrong.returncode == 2 and "(did you mean 'zoo-example'?)" in wrong.stderr
+
+
+VERSIONED = {
+    "pyproject.toml": """
+        [build-system]
+        requires = ["setuptools>=64"]
+        build-backend = "setuptools.build_meta"
+        [project]
+        name = "zoo-versioned"
+        version = "VERSION"
+        [project.entry-points.zoo]
+        versioned = "zoo_versioned"
+        [tool.setuptools]
+        packages = ["zoo_versioned"]
+    """,
+    "zoo_versioned/__init__.py": """
+        from zoo.api import Outcome, Param, PluginSpec, hookimpl
+
+        class Counter:
+            def __init__(self, tries=1):
+                self.tries = tries
+
+            def run(self, problem, model, ctx):
+                # version 1 has a bug: it counts one search too few
+                return Outcome([], [], [], {"tested": self.tries + (VERSION_MAJOR - 1), "accepted": 0})
+
+        @hookimpl
+        def zoo_optimizers():
+            return [PluginSpec("versioned", Counter, {"tries": Param(1, "searches")}, "version VERSION")]
+    """,
+}
+
+
+def versioned_site(root: Path, version: str) -> Path:
+    """zoo-versioned at ``version``, installed by pip into its own folder."""
+    project = root / f"zoo-versioned-{version}"
+    for name, text in VERSIONED.items():
+        text = text.replace("VERSION_MAJOR", version.split(".")[0]).replace("VERSION", version)
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(textwrap.dedent(text))
+    target = root / f"site-{version}"
+    pip_install(project, target)
+    return target
+
+
+def test_cells_of_a_changed_plugin_version_are_flagged_and_rerun_exactly(tmp_path):
+    first, second = versioned_site(tmp_path, "1.0.0"), versioned_site(tmp_path, "2.0.0")
+    manifest = tmp_path / "m.toml"
+    manifest.write_text(KINK.replace("OTHER", '{ name = "versioned", label = "v" }'))
+    out = zoo(first, "bench", manifest)
+    assert out.returncode == 0, out.stderr
+    store = Store(tmp_path / "s.sqlite")
+    before = {r["id"]: r for r in store.records()}
+    made = {r["label"]: r["env"]["plugins"] for r in before.values()}
+    assert made["v"]["optimizer"] == {"name": "versioned", "package": "zoo-versioned", "version": "1.0.0"}
+    assert made["G&C"]["optimizer"]["package"] == "zoo" and made["G&C"]["task"]["name"] == "kink"
+
+    # version 2 installed: the two cells of the old version are flagged, nothing else
+    report = zoo(second, "report", tmp_path / "s.sqlite")
+    assert report.returncode == 0, report.stderr
+    assert ("2 stored cells were made with other plugin versions "
+            "(optimizer versioned: zoo-versioned 1.0.0 -> 2.0.0)") in report.stderr
+    dry = zoo(second, "bench", manifest, "--dry-run")
+    assert dry.stdout.count("stale") + dry.stderr.count("stale") == 2
+    plain = zoo(second, "bench", manifest)
+    assert "0 cells run, 4 already in" in plain.stderr and "2 stored cells were made with other" in plain.stderr
+
+    rerun = zoo(second, "bench", manifest, "--rerun-stale")
+    assert rerun.returncode == 0, rerun.stderr
+    assert "2 cells run, 2 already in" in rerun.stderr and "other plugin versions" not in rerun.stderr
+    after = {r["id"]: r for r in store.records()}
+    for cell_id, record in after.items():
+        if record["label"] == "v":
+            assert record["env"]["plugins"]["optimizer"]["version"] == "2.0.0"
+            assert record["metrics"]["counters"]["tested"] == 2  # the fixed version's result
+        else:
+            assert record["finished_at"] == before[cell_id]["finished_at"] and record["metrics"] == before[cell_id]["metrics"]
+    assert "other plugin versions" not in zoo(second, "report", tmp_path / "s.sqlite").stderr
+    store.close()

@@ -18,6 +18,7 @@ from typing import Callable
 import torch
 from rich.text import Text
 
+from zoo import staleness
 from zoo.cells import Cell
 from zoo.data import set_data_root
 from zoo.environment import describe, resolve_device
@@ -123,13 +124,21 @@ def sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-def run(manifest, registry: Registry, store: Store, rerun: bool = False, executor=None, console=None) -> dict:
-    """Run every pending cell of ``manifest``; returns the summary counts."""
+def run(manifest, registry: Registry, store: Store, rerun: bool = False, executor=None, console=None,
+        rerun_stale: bool = False) -> dict:
+    """Run every pending cell of ``manifest``; returns the summary counts.
+
+    ``rerun`` runs stored cells again too; ``rerun_stale`` only those whose
+    plugins changed version since they were stored (:mod:`zoo.staleness`).
+    """
     device = resolve_device(manifest.device)
     env = describe(device)
     executor = executor or LocalExecutor()
     cells = manifest.cells
     done = set() if rerun else store.done_ids()
+    if rerun_stale and done:
+        benches = sorted({cell.bench for cell in cells})
+        done -= set(staleness.stale(store.records(benches), registry))
     pending = [c for c in cells if c.id not in done]
     summary = {"cells": len(cells), "skipped": len(cells) - len(pending), "done": 0, "failed": 0, "interrupted": False}
     check_data(pending, registry)
@@ -156,7 +165,8 @@ def run(manifest, registry: Registry, store: Store, rerun: bool = False, executo
                     hook.call("zoo_cell_error", cell=cell, error=result)
                     bar.finish_cell(cell, message)
                     continue
-                store.add(cell, result.metrics, env, result.params)
+                store.add(cell, result.metrics, {**env, "plugins": staleness.plugin_versions(cell, registry)},
+                          result.params)
                 summary["done"] += 1
                 hook.call("zoo_cell_finish", cell=cell, record=result.metrics)
                 bar.finish_cell(cell, seconds=result.metrics["wall_time"])

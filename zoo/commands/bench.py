@@ -6,8 +6,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from zoo import manifest as manifests
-from zoo import reports, runner
-from zoo.commands.common import add_format, stdout_console, warn_load_errors
+from zoo import reports, runner, staleness
+from zoo.commands.common import add_format, stdout_console, warn_load_errors, warn_stale
 from zoo.errors import ZooError
 from zoo.executors import EXECUTORS, LocalExecutor, RayExecutor
 from zoo.registry import default_registry
@@ -29,6 +29,8 @@ def register(sub) -> None:
     p.add_argument("--rerun", action="store_true", help="run cells again even if the store has them")
     p.add_argument("--max-cells", type=int, default=manifests.MAX_CELLS, metavar="N",
                    help=f"refuse a manifest of more cells than this before expanding it (default {manifests.MAX_CELLS:,})")
+    p.add_argument("--rerun-stale", action="store_true",
+                   help="run again the stored cells whose plugins changed version since (zoo report flags them)")
     p.add_argument("--executor", choices=tuple(EXECUTORS), default="local",
                    help="local: one cell after another in this process (default); ray: cells as Ray tasks, "
                         "in parallel on this machine or a cluster (pip install 'zoo[distributed]')")
@@ -46,7 +48,7 @@ def main(args) -> int:
     manifest = manifests.load(args.manifest, registry, store=args.store, device=args.device,
                               data_root=args.data_root, only=args.only, max_cells=args.max_cells)
     if args.dry_run:
-        return dry_run(manifest, stdout_console())
+        return dry_run(manifest, registry, stdout_console())
     if args.executor == "ray":
         if args.cpus_per_cell < 1:
             raise ZooError(f"--cpus-per-cell must be at least 1, got {args.cpus_per_cell}")
@@ -55,7 +57,8 @@ def main(args) -> int:
         executor = LocalExecutor()
     store = Store(manifest.store)
     try:
-        summary = runner.run(manifest, registry, store, rerun=args.rerun, executor=executor, console=err)
+        summary = runner.run(manifest, registry, store, rerun=args.rerun, executor=executor, console=err,
+                             rerun_stale=args.rerun_stale)
         err.print(
             f"{summary['done']} cells run, {summary['skipped']} already in {escape(str(manifest.store))}, "
             f"{summary['failed']} failed" + (" — interrupted, run again to resume" if summary["interrupted"] else "")
@@ -63,6 +66,7 @@ def main(args) -> int:
         # Report exactly this manifest's cells: the store may also hold cells of an earlier version of it.
         wanted = {cell.id for cell in manifest.cells}
         records = [r for r in store.records([b.name for b in manifest.benches]) if r["id"] in wanted]
+        warn_stale(records, registry, err)
         tables = reports.tables_for(records, {b.name: b.report for b in manifest.benches},
                                     {b.name: b.margin for b in manifest.benches})
         reports.render(tables, args.format, stdout_console())
@@ -73,14 +77,15 @@ def main(args) -> int:
     return 1 if summary["failed"] else 0
 
 
-def dry_run(manifest, console) -> int:
-    done = set()
+def dry_run(manifest, registry, console) -> int:
+    records = []
     if manifest.store.exists():  # read-only: a dry run never creates or changes a file
         store = Store(manifest.store, create=False)
         try:
-            done = store.done_ids()
+            records = store.records([b.name for b in manifest.benches])
         finally:
             store.close()
+    done, stale = {r["id"] for r in records}, staleness.stale(records, registry)
     for bench in manifest.benches:
         console.print(f"[bold]{escape(bench.name)}[/] ({len(bench.cells)} cells, report {escape(bench.report)})")
         for axis, varied in bench.varies.items():
@@ -89,7 +94,8 @@ def dry_run(manifest, console) -> int:
             if source:
                 console.print(f"  {escape(source)}")
         for cell in bench.cells:
-            console.print(f"  {cell.id}  {'done ' if cell.id in done else 'todo '} {cell.describe()}", markup=False)
+            state = "stale" if cell.id in stale else "done " if cell.id in done else "todo "
+            console.print(f"  {cell.id}  {state} {cell.describe()}", markup=False)
     pending = sum(c.id not in done for c in manifest.cells)
     console.print(f"{len(manifest.cells)} cells, {pending} to run; store {escape(str(manifest.store))}; device {manifest.device}")
     return 0

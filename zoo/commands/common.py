@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
-from zoo import reports
+from zoo import reports, staleness
 from zoo.reports import FORMATS
 
 
@@ -42,3 +43,11 @@ def newest_cells(records: list[dict], keep_all: bool) -> list[dict]:
             f"{superseded} older cells left out: a newer cell with other parameters holds the same matrix point "
             "(--all keeps them)")
     return records
+
+
+def warn_stale(records: list[dict], registry, console: Console) -> dict:
+    """Flag stored cells whose plugins changed version since they ran; returns ``{id: changes}``."""
+    found = staleness.stale(records, registry)
+    if found:
+        console.print(Text("warning: ", style="yellow") + Text(staleness.describe(found)), soft_wrap=True)
+    return found

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.console import Console
+
 from zoo import reports
-from zoo.commands.common import add_format, newest_cells, stdout_console, warn_unreadable
+from zoo.commands.common import add_format, newest_cells, stdout_console, warn_stale, warn_unreadable
 from zoo.errors import ZooError
+from zoo.registry import default_registry
 from zoo.store import Store
 
 
@@ -35,7 +38,6 @@ def main(args) -> int:
     path = args.store
     if Path(path).suffix == ".toml":
         from zoo import manifest as manifests
-        from zoo.registry import default_registry
 
         manifest = manifests.load(path, default_registry(), only=args.bench)
         path = manifest.store
@@ -53,6 +55,7 @@ def main(args) -> int:
     if not records:
         raise ZooError(f"{path}: no finished cells" + (f" for bench {', '.join(args.bench)}" if args.bench else ""))
     records = newest_cells(records, args.all)
+    warn_stale(records, default_registry(), Console(stderr=True, highlight=False))
     tables = reports.tables_for(records, layouts, margins, args.layout, args.margin)
     reports.render(tables, args.format, stdout_console())
     return 0
