@@ -58,8 +58,8 @@ def second(old, new):
 
 def test_the_valid_manifest_is_valid(capsys, tmp_path):
     (tmp_path / "m.toml").write_text(VALID)
-    code, _, err = zoo(capsys, "bench", tmp_path / "m.toml", "--dry-run")
-    assert code == 0 and "2 cells, 2 to run" in err, err
+    code, out, err = zoo(capsys, "bench", tmp_path / "m.toml", "--dry-run")
+    assert code == 0 and "2 cells, 2 to run" in out + err, err
 
 
 @pytest.mark.parametrize("old, new, phrases", [

@@ -138,8 +138,8 @@ def mutated(draw) -> bytes:
     return text.encode(encoding, errors="replace")
 
 
-def run_dry(data: bytes) -> tuple[int, str]:
-    """``zoo bench --dry-run`` on a manifest file holding ``data``; returns the exit code and stderr."""
+def run_dry(data: bytes) -> tuple[int, str, str]:
+    """``zoo bench --dry-run`` on a manifest file holding ``data``; returns the exit code, stdout and stderr."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "m.toml"
         path.write_bytes(data)
@@ -147,19 +147,19 @@ def run_dry(data: bytes) -> tuple[int, str]:
         with redirect_stdout(out), redirect_stderr(err):
             code = main(["bench", str(path), "--dry-run"])
         assert not (Path(folder) / "r.sqlite").exists()  # validation never writes a store
-    return code, err.getvalue()
+    return code, out.getvalue(), err.getvalue()
 
 
 def test_the_unmutated_manifest_is_valid():
-    code, err = run_dry(to_toml(VALID).encode())
-    assert code == 0 and "35 cells, 35 to run" in err, err
+    code, out, err = run_dry(to_toml(VALID).encode())
+    assert code == 0 and "35 cells, 35 to run" in out + err, err
 
 
 @settings(max_examples=int(os.environ.get("ZOO_FUZZ_CASES", "1000")), deadline=None, database=None,
           suppress_health_check=list(HealthCheck))
 @given(data=mutated())
 def test_mutated_manifests_are_valid_or_refused_in_one_line(data):
-    code, err = run_dry(data)
+    code, _, err = run_dry(data)
     if code == 0:
         OUTCOMES["valid"] += 1
         return

@@ -63,7 +63,7 @@ def test_observer_sees_every_cell_and_a_raising_plugin_does_not_stop_the_run(tmp
     m = manifest.load(path, registry)
     store = Store(m.store)
     summary = runner.run(m, registry, store)
-    assert summary == {"cells": 4, "skipped": 0, "done": 2, "failed": 2, "interrupted": False}
+    assert summary == {"cells": 4, "skipped": 0, "done": 2, "failed": 2, "interrupted": False, "elsewhere": 0}
     assert events[0] == ("run_start", 4) and events[-1] == ("run_finish", 2, 2)
     assert events.count(("cell_error", "boom")) == 2
     assert events.count(("cell_finish", 2)) == 2

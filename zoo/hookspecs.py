@@ -56,6 +56,7 @@ class RunSummary(TypedDict):
     done: int  # run and committed now
     failed: int  # raised; see zoo_cell_error
     interrupted: bool  # Ctrl-C or SIGTERM stopped the run between cells
+    elsewhere: int  # left to another runner sharing the store (running or stored by it meanwhile)
 
 
 class Summary(TypedDict):

@@ -55,6 +55,12 @@ class LiveProgress:
     def __exit__(self, *exc):
         return self.progress.__exit__(*exc)
 
+    def shrink(self, cells: int) -> None:
+        """``cells`` of the total were left to another runner: the bar ends at what this one ran."""
+        if cells:
+            self.total -= cells
+            self.progress.update(self.all, total=self.total)
+
     def start_cell(self, cell) -> None:
         self._cell, self._counters = cell, {}
         self.progress.update(self.cell, description=cell.describe(), counters="", visible=True)

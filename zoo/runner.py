@@ -25,6 +25,7 @@ from zoo.environment import describe, resolve_device
 from zoo.errors import ZooError
 from zoo.executors import LocalExecutor
 from zoo.hookspecs import SuiteInfo
+from zoo.leases import LEASE_SECONDS, Heartbeat, is_stale, new_holder
 from zoo.metrics import cell_metrics
 from zoo.observers import Observers
 from zoo.optimizer import Context
@@ -140,7 +141,8 @@ def run(manifest, registry: Registry, store: Store, rerun: bool = False, executo
         benches = sorted({cell.bench for cell in cells})
         done -= set(staleness.stale(store.records(benches), registry))
     pending = [c for c in cells if c.id not in done]
-    summary = {"cells": len(cells), "skipped": len(cells) - len(pending), "done": 0, "failed": 0, "interrupted": False}
+    summary = {"cells": len(cells), "skipped": len(cells) - len(pending), "done": 0, "failed": 0, "interrupted": False,
+               "elsewhere": 0}
     check_data(pending, registry)
     bar = LiveProgress(len(pending), console)
     hook = Observers(registry, lambda text: bar.console.print(Text(text, style="yellow")))
@@ -154,9 +156,27 @@ def run(manifest, registry: Registry, store: Store, rerun: bool = False, executo
         hook.call("zoo_cell_start", cell=cell)
         bar.start_cell(cell)
 
+    # Several runners may share the store: each cell is leased before it starts, and one that another live
+    # runner holds or has stored is left to it. Cells left to a runner that has died since get a second look.
+    holder = new_holder()
+    elsewhere: list[Cell] = []
+
+    def claimed():
+        for cell in pending:
+            if store.claim(cell.id, holder, LEASE_SECONDS, rerun, is_stale):
+                yield cell
+            else:
+                elsewhere.append(cell)
+        for cell in list(elsewhere):
+            if store.claim(cell.id, holder, LEASE_SECONDS, rerun, is_stale):
+                elsewhere.remove(cell)
+                yield cell
+        summary["elsewhere"] = len(elsewhere)
+        bar.shrink(len(elsewhere))
+
     try:
-        with sigterm_as_interrupt(), bar:
-            for cell, result in executor.map(pending, work, started):
+        with sigterm_as_interrupt(), bar, Heartbeat(store.path, holder):
+            for cell, result in executor.map(claimed(), work, started):
                 if isinstance(result, Exception):
                     summary["failed"] += 1
                     # the exception text and the cell's labels are a plugin's or a manifest's: printed literally
@@ -173,5 +193,6 @@ def run(manifest, registry: Registry, store: Store, rerun: bool = False, executo
     except KeyboardInterrupt:
         summary["interrupted"] = True
     finally:
+        store.release(holder)
         hook.call("zoo_run_finish", suite=suite, summary=summary)
     return summary

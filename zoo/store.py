@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sqlite3
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,6 +33,7 @@ CREATE TABLE IF NOT EXISTS cells (
     finished_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS params (cell_id TEXT PRIMARY KEY REFERENCES cells(id), data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS leases (cell_id TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL);
 """
 
 
@@ -72,7 +75,11 @@ class Store:
         return conn
 
     def _connect_writable(self) -> sqlite3.Connection:
-        existed = self.path.is_file()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ZooError(f"{self.path}: cannot create its folder ({error.strerror or error}); pass another --store") from None
+        existed = self.path.is_file() or not self._create()
         if existed:  # look before touching: another program's database or a damaged store is left as it is
             self.conn = self._connect_readonly()
             try:
@@ -80,21 +87,37 @@ class Store:
             finally:
                 self.conn.close()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise ZooError(f"{self.path}: cannot create its folder ({error.strerror or error}); pass another --store") from None
-        try:
             conn = sqlite3.connect(self.path, timeout=30)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
-            with conn:
-                conn.executescript(SCHEMA)
-                conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA} INSERT OR IGNORE INTO meta VALUES ('schema', '{SCHEMA_VERSION}'); COMMIT;")
         except sqlite3.DatabaseError as error:
             stored = "" if not existed else f"; the {self._count_readonly()} cells it holds are safe"
             raise StoreWriteError(f"{self.path}: cannot write the store ({error}){stored}; free disk space, fix its "
                                   "permissions or pass another --store") from None
         return conn
+
+    def _create(self) -> bool:
+        """Write a new store whole under a temporary name and link it into place; False when another runner's
+        store got there first. Nobody ever sees a half-made store (an empty file, tables without a version)."""
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.new")
+        try:
+            conn = sqlite3.connect(temporary)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(f"BEGIN; {SCHEMA} INSERT INTO meta VALUES ('schema', '{SCHEMA_VERSION}'); COMMIT;")
+            finally:
+                conn.close()
+            os.link(temporary, self.path)
+            return True
+        except FileExistsError:
+            return False
+        except (sqlite3.Error, OSError) as error:
+            raise StoreWriteError(f"{self.path}: cannot create the store ({error}); free disk space, fix the folder's "
+                                  "permissions or pass another --store") from None
+        finally:
+            for leftover in (temporary, Path(f"{temporary}-wal"), Path(f"{temporary}-shm")):
+                leftover.unlink(missing_ok=True)
 
     def _count_readonly(self) -> int:
         try:
@@ -167,12 +190,38 @@ class Store:
 
     def _write(self, cell: Cell, row: tuple, params) -> None:
         with self.conn:
+            self.conn.execute("DELETE FROM leases WHERE cell_id = ?", (cell.id,))  # stored: nobody needs to hold it
             self.conn.execute("DELETE FROM params WHERE cell_id = ?", (cell.id,))
             self.conn.execute(f"INSERT OR REPLACE INTO cells VALUES ({', '.join('?' * len(row))})", row)
             if params is not None:
                 buffer = io.BytesIO()
                 np.save(buffer, params.detach().cpu().numpy(), allow_pickle=False)
                 self.conn.execute("INSERT INTO params VALUES (?, ?)", (cell.id, buffer.getvalue()))
+
+    def claim(self, cell_id: str, holder: str, seconds: float, rerun: bool = False, stale=lambda holder: False) -> bool:
+        """Take the lease on a cell for ``seconds`` unless it is stored (and not ``rerun``) or another runner
+        holds a live lease on it. ``stale(holder)`` says whether a holder is known to be dead."""
+        try:
+            with self.conn:
+                self.conn.execute("BEGIN IMMEDIATE")  # one claimant at a time: check and take atomically
+                if not rerun and self.conn.execute("SELECT 1 FROM cells WHERE id = ?", (cell_id,)).fetchone():
+                    return False
+                lease = self.conn.execute("SELECT holder, expires FROM leases WHERE cell_id = ?", (cell_id,)).fetchone()
+                if lease and lease[0] != holder and lease[1] > time.time() and not stale(lease[0]):
+                    return False
+                self.conn.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?)", (cell_id, holder, time.time() + seconds))
+                return True
+        except (sqlite3.Error, OSError) as error:
+            raise StoreWriteError(f"{self.path}: cannot take a cell's lease ({error}); the {self.count()} cells stored "
+                                  "are safe; free disk space or fix permissions and run again to resume") from None
+
+    def release(self, holder: str) -> None:
+        """Give up every lease ``holder`` still has (cells it did not store: failed or interrupted)."""
+        try:
+            with self.conn:
+                self.conn.execute("DELETE FROM leases WHERE holder = ?", (holder,))
+        except sqlite3.Error:  # leases expire on their own
+            pass
 
     def records(self, benches: list[str] | None = None) -> list[dict]:
         """Every readable stored cell as a plain dict, in insertion order.

@@ -61,7 +61,9 @@ def main(args) -> int:
                              rerun_stale=args.rerun_stale)
         err.print(
             f"{summary['done']} cells run, {summary['skipped']} already in {escape(str(manifest.store))}, "
-            f"{summary['failed']} failed" + (" — interrupted, run again to resume" if summary["interrupted"] else "")
+            f"{summary['failed']} failed"
+            + (f", {summary['elsewhere']} run by another runner on this store" if summary.get("elsewhere") else "")
+            + (" — interrupted, run again to resume" if summary["interrupted"] else "")
         )
         # Report exactly this manifest's cells: the store may also hold cells of an earlier version of it.
         wanted = {cell.id for cell in manifest.cells}
