@@ -82,9 +82,9 @@ def test_default_kinds_write_png_and_svg_for_every_bench(store, tmp_path):
         data = (tmp_path / "figs" / name).read_bytes()
         assert data.startswith(b"\x89PNG") if name.endswith(".png") else b"<svg" in data[:2000]
     [counts] = json.loads(out.stdout)
-    assert counts["columns"] == ["optimizer", "n", "seed", "models", "agreement 100%", "agreement 99%", "agreement 95%"]
-    label, n, seed, models, *levels = counts["rows"][0]
-    assert (label, n, seed, models) == ("G&C", 50, 0, 30)
+    assert counts["columns"] == ["optimizer", "n", "seeds", "models", "agreement 100%", "agreement 99%", "agreement 95%"]
+    label, n, seeds, models, *levels = counts["rows"][0]
+    assert (label, n, seeds, models) == ("G&C", 50, 1, 30)
     for level in levels:  # linear / slab / mixed, every model in one of them
         assert sum(int(c) for c in level.split(" / ")) == 30
 

@@ -99,25 +99,28 @@ def layout_of(record: dict) -> tuple[str, float]:
 
 
 def table(store, records: list[dict]) -> Table | None:
-    """Rule counts of every slab cell with stored models, at each probe agreement level."""
-    rows, rules = [], None
-    for record in records:
+    """Rule counts of the stored slab models, seeds pooled per optimizer and n, at each probe agreement level."""
+    counts, rules = {}, None
+    for record in sorted(records, key=lambda r: r["seed"]):
         loaded = record["task"] == "slab" and stored_models(store, record)
         if not loaded:
             continue
         _, model, theta = loaded
         layout, margin = layout_of(record)
         rules = RULES[layout]
-        row = [record["label"], record["n"], record["seed"], len(theta)]
+        entry = counts.setdefault((record["label"], record["n"]), {"seeds": 0, "models": 0, "found": {a: [] for a in AGREEMENTS}})
+        entry["seeds"] += 1
+        entry["models"] += len(theta)
         for level in AGREEMENTS:
-            found = classify(model, theta, layout, margin, level)
-            row.append(" / ".join(str(found.count(rule)) for rule in rules))
-        rows.append(row)
-    if not rows:
+            entry["found"][level] += classify(model, theta, layout, margin, level)
+    if not counts:
         return None
+    rows = [[label, n, entry["seeds"], entry["models"]]
+            + [" / ".join(str(entry["found"][level].count(rule)) for rule in rules) for level in AGREEMENTS]
+            for (label, n), entry in counts.items()]
     return Table(
         f"{records[0]['bench']}: rules of the stored slab models ({' / '.join(rules)})",
-        ["optimizer", "n", "seed", "models"] + [f"agreement {level:.0%}" for level in AGREEMENTS],
+        ["optimizer", "n", "seeds", "models"] + [f"agreement {level:.0%}" for level in AGREEMENTS],
         rows,
-        "a model follows a rule when it labels that share of the rule's probe right (zoo/slab.py)",
+        "seeds pooled; a model follows a rule when it labels that share of the rule's probe right (zoo/slab.py)",
     )

@@ -57,7 +57,7 @@ def save(fig, out_dir: Path, stem: str) -> list[Path]:
 
 def panel_grid(plt, rows: int, cols: int, size: float = 2.6, sharey: bool = False):
     """A figure with ``rows`` x ``cols`` axes, always as a 2-D array (``sharey``: one y scale for all)."""
-    fig, axes = plt.subplots(rows, cols, figsize=(size * cols + 0.6, size * rows + 0.4), squeeze=False, sharey=sharey,
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols + 0.6, (size + 0.4) * rows + 0.4), squeeze=False, sharey=sharey,
                              constrained_layout=True)
     return fig, axes
 

@@ -143,7 +143,7 @@ def _panel_figure(store, records, out_dir: Path, stem: str, show_test: bool) -> 
             continue
         problem, model, theta = loaded
         test = record["metrics"]["test_acc"]["mean"]
-        title = f"{head}\n{len(theta)} models, {note}" + (f", test {test * 100:.0f}%" if test is not None else "")
+        title = f"{head}\n{len(theta)} models" + (f", test {test * 100:.0f}%" if test is not None else "") + f"\n{note}"
         image = draw(axes[i][j], model, theta, problem, title, poisoned_count(record, problem) if show_test else None)
     shading_bar(fig, axes, image)
     first = records[0]
@@ -177,7 +177,7 @@ def slab(store, records: list[dict], out_dir: Path) -> list[Path]:
         for j, rule in enumerate(rules):
             chosen = theta[torch.tensor([r == rule for r in found], dtype=torch.bool)]
             title = f"{label}, n={n}{', ' + panel_title(loss_bin, axes_key) if loss_bin or axes_key else ''}\n" \
-                    f"{rule}: {len(chosen)} of {len(theta)} ({note})"
+                    f"{rule}: {len(chosen)} of {len(theta)}\n{note}"
             if len(chosen):
                 image = draw(axes[i][j], model, chosen, problem, title)
             else:
