@@ -154,7 +154,7 @@ def test_run_manifest_reports_a_bad_manifest_as_zoo_bench_does(tmp_path):
     with pytest.raises(ManifestError, match="unknown optimizer 'hill_climb'"):
         run_manifest(KINK.replace('name = "guess_check"', 'name = "hill_climb"'), directory=tmp_path)
     run = run_manifest(KINK, directory=tmp_path)
-    assert run.summary == {"cells": 1, "skipped": 0, "done": 1, "failed": 0, "interrupted": False}
+    assert run.summary == {"cells": 1, "skipped": 0, "done": 1, "failed": 0, "interrupted": False, "elsewhere": 0}
     assert run_manifest(KINK, directory=tmp_path).summary["skipped"] == 1  # resumes like zoo bench
 
 
