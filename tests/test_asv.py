@@ -55,6 +55,8 @@ def test_the_readme_sequence_keeps_a_history(tmp_path, shared_data):
     git = ["git", "-c", "advice.detachedHead=false"]
     subprocess.run([*git, "clone", "-q", str(REPO), str(clone)], check=True, timeout=120)
     subprocess.run([*git, "checkout", "-q", "-B", "main"], cwd=clone, check=True)  # asv.conf.json's branch
+    subprocess.run([*git, "-c", "user.name=zoo", "-c", "user.email=zoo@example.invalid", "commit", "-q", "--allow-empty",
+                    "-m", "a second commit to compare with"], cwd=clone, check=True)  # even in a shallow clone
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True).stdout.strip()
     env = {**os.environ, "HOME": str(tmp_path), "ZOO_CACHE": str(cache_dir()), "ZOO_DATA_ROOT": str(shared_data)}
     if sys.prefix != sys.base_prefix:  # activated, as the README's set-up does it
