@@ -183,7 +183,11 @@ def load(path, registry: Registry, store: str | None = None, device: str | None 
         text = path.read_text()
     except FileNotFoundError:
         raise ManifestError(path, "", "no such file", "check the path") from None
-    except (OSError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError:
+        store = path.open("rb").read(16) == b"SQLite format 3\x00"
+        raise ManifestError(path, "", "is not a TOML manifest (not UTF-8 text)" + (": it is an SQLite file" if store else ""),
+                            "print a store's tables with `zoo report STORE`" if store else "pass the manifest's path") from None
+    except OSError as error:
         raise ManifestError(path, "", f"cannot be read ({error})") from None
     try:
         raw = tomllib.loads(text)

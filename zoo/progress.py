@@ -1,4 +1,8 @@
-"""Live progress on stderr: all cells, the current cell, and its counters."""
+"""Live progress on stderr: all cells with an ETA, the current cell, and its counters.
+
+On a terminal the bars redraw in place; anywhere else (a log file, CI) each
+finished cell is one plain line that never wraps, whatever the width.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ def _counters_text(counters: dict) -> str:
         parts.append(f"{_number(counters['rate'], ',.0f')}/s")
     for key, value in counters.items():
         if key not in ("tested", "accepted", "rate"):
-            parts.append(f"{key} {_number(value, ',.4g' if isinstance(value, float) else ',')}")
+            whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+            parts.append(f"{key} {_number(value, ',.0f' if whole else ',.4g' if isinstance(value, float) else '')}")
     return " · ".join(parts)
 
 
@@ -41,15 +46,18 @@ class LiveProgress:
         self.progress = Progress(
             # labels and bench names come from manifests: shown literally, never as markup
             TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[counters]}", markup=False), console=self.console, transient=False,
+            TextColumn("{task.fields[eta]}"), TextColumn("{task.fields[counters]}", markup=False),
+            console=self.console, transient=False,
         )
         self.total, self.min_interval, self._last = total, min_interval, 0.0
+        self._started = time.monotonic()
         self.finished, self._cell, self._counters = 0, None, {}
 
     def __enter__(self):
         self.progress.__enter__()
-        self.all = self.progress.add_task("cells", total=self.total, counters="")
-        self.cell = self.progress.add_task("", total=None, counters="", visible=False)
+        self.all = self.progress.add_task("cells", total=self.total, counters="", eta="")
+        self.cell = self.progress.add_task("", total=None, counters="", eta="", visible=False)
+        self._started = time.monotonic()
         return self
 
     def __exit__(self, *exc):
@@ -72,17 +80,31 @@ class LiveProgress:
             self._last = now
             self.progress.update(self.cell, counters=_counters_text(counters))
 
-    def finish_cell(self, cell, note=None, seconds: float = 0.0) -> None:
-        """``note`` (a rich ``Text``, printed as is) replaces the plain line, e.g. for a failed cell."""
+    def eta(self) -> str:
+        """Time left for the run at the mean pace of the cells finished so far ("" before the first)."""
+        if not self.finished or self.finished >= self.total:
+            return ""
+        left = (time.monotonic() - self._started) / self.finished * (self.total - self.finished)
+        minutes, seconds = divmod(int(left + 0.5), 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"ETA {hours}:{minutes:02d}:{seconds:02d}" if hours else f"ETA {minutes}:{seconds:02d}"
+
+    def finish_cell(self, cell, note=None, seconds: float = 0.0, counters: dict | None = None) -> None:
+        """One cell done; ``counters`` are its outcome's final counters.
+
+        ``note`` (a rich ``Text``, printed as is) replaces the plain line, e.g. for a failed cell.
+        """
         self.progress.update(self.cell, visible=False)
         self.progress.advance(self.all)
         self.finished += 1
+        eta = self.eta()
+        self.progress.update(self.all, eta=eta)
         if note:
-            self.progress.console.print(note)
+            self.progress.console.print(note, soft_wrap=not self.console.is_terminal)
         elif not self.console.is_terminal:
-            # the live counters belong to the cell that ran here last; a remote cell has none
-            live = self._counters if cell is self._cell else {}
-            counters = _counters_text({k: v for k, v in live.items() if k != "rate"})
+            if counters is None:  # the live counters belong to the cell that ran here last; a remote cell has none
+                counters = self._counters if cell is self._cell else {}
+            text = _counters_text({k: v for k, v in counters.items() if k != "rate"})
             self.console.print(f"[{self.finished}/{self.total}] {cell.describe()} "
-                               f"({seconds:.1f} s{'; ' + counters if counters else ''})",
-                               markup=False, highlight=False)
+                               f"({seconds:.1f} s{'; ' + text if text else ''}){'; ' + eta if eta else ''}",
+                               markup=False, highlight=False, soft_wrap=True)

@@ -189,7 +189,7 @@ def run(manifest, registry: Registry, store: Store, rerun: bool = False, executo
                           result.params)
                 summary["done"] += 1
                 hook.call("zoo_cell_finish", cell=cell, record=result.metrics)
-                bar.finish_cell(cell, seconds=result.metrics["wall_time"])
+                bar.finish_cell(cell, seconds=result.metrics["wall_time"], counters=result.metrics["counters"])
     except KeyboardInterrupt:
         summary["interrupted"] = True
     finally:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from rich.console import Console
 from rich.markup import escape
 
 from zoo import manifest as manifests
 from zoo import reports, runner, staleness
-from zoo.commands.common import add_format, stdout_console, warn_load_errors, warn_stale
+from zoo.commands.common import add_format, stderr_console, stdout_console, warn_load_errors, warn_stale
 from zoo.errors import ZooError
 from zoo.executors import EXECUTORS, LocalExecutor, RayExecutor
 from zoo.registry import default_registry
@@ -42,7 +41,7 @@ def register(sub) -> None:
 
 
 def main(args) -> int:
-    err = Console(stderr=True, highlight=False)
+    err = stderr_console()
     registry = default_registry()
     warn_load_errors(registry, err)
     manifest = manifests.load(args.manifest, registry, store=args.store, device=args.device,

@@ -19,6 +19,13 @@ def stdout_console() -> Console:
     return Console(highlight=False)
 
 
+def stderr_console() -> Console:
+    """Messages and logs; in a file or a pipe a line is never wrapped at the guessed width."""
+    console = Console(stderr=True, highlight=False)
+    console.soft_wrap = not console.is_terminal
+    return console
+
+
 def warn_load_errors(registry, console: Console) -> None:
     for package, message in registry.load_errors:
         console.print(f"[yellow]warning:[/] plugin {escape(package)}: {escape(message)}")
@@ -28,9 +35,31 @@ def warn_unreadable(store) -> None:
     """A damaged store is reported with what can still be read: say what could not."""
     if store.unreadable:
         shown = "; ".join(store.unreadable[:3]) + ("; ..." if len(store.unreadable) > 3 else "")
-        Console(stderr=True, highlight=False).print(
+        stderr_console().print(
             f"warning: {store.path}: {len(store.unreadable)} stored rows cannot be read and are left out ({shown})",
             markup=False)
+
+
+def stored_records(path, benches: list[str] | None = None) -> list[dict]:
+    """The readable cells of a store, of the given benches; an unknown bench name is an error with a did-you-mean."""
+    from zoo.errors import ZooError
+    from zoo.registry import _did_you_mean
+    from zoo.store import Store
+
+    store = Store(path, create=False)
+    try:
+        records = store.records()
+        warn_unreadable(store)
+    finally:
+        store.close()
+    names = list(dict.fromkeys(r["bench"] for r in records))
+    for bench in benches or []:
+        if bench not in names:
+            raise ZooError(f"{path}: no bench named {bench!r}{_did_you_mean(bench, names)}; "
+                           f"benches in this store: {', '.join(names) or 'none'}")
+    if not records:
+        raise ZooError(f"{path}: no finished cells; run `zoo bench MANIFEST` first")
+    return [r for r in records if r["bench"] in benches] if benches else records
 
 
 def newest_cells(records: list[dict], keep_all: bool) -> list[dict]:
@@ -39,7 +68,7 @@ def newest_cells(records: list[dict], keep_all: bool) -> list[dict]:
         return records
     records, superseded = reports.latest(records)
     if superseded:
-        Console(stderr=True, highlight=False).print(
+        stderr_console().print(
             f"{superseded} older cells left out: a newer cell with other parameters holds the same matrix point "
             "(--all keeps them)")
     return records

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from zoo import reports
-from zoo.commands.common import add_format, newest_cells, stdout_console
+from zoo.commands.common import add_format, newest_cells, stdout_console, stored_records
 from zoo.errors import ZooError
 from zoo.reports.compare import compare_tables
 from zoo.statistics import DEFAULT_MARGIN
-from zoo.store import Store
 
 
 def register(sub) -> None:
@@ -26,14 +25,7 @@ def register(sub) -> None:
 
 
 def _records(path, benches):
-    store = Store(path, create=False)
-    try:
-        records = store.records(benches)
-    finally:
-        store.close()
-    if not records:
-        raise ZooError(f"{path}: no finished cells" + (f" for bench {', '.join(benches)}" if benches else ""))
-    return newest_cells(records, False)
+    return newest_cells(stored_records(path, benches), False)
 
 
 def main(args) -> int:

@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 from zoo import export
-from zoo.commands.common import newest_cells
+from zoo.commands.common import newest_cells, stored_records
 from zoo.errors import ZooError
-from zoo.store import Store
 
 FORMATS = ("csv", "jsonl", "parquet")
 
@@ -36,13 +35,7 @@ def main(args) -> int:
                            "use --format csv or jsonl")
         if not args.out:
             raise ZooError("--format parquet writes a binary file: give it with --out PATH")
-    store = Store(args.store, create=False)
-    try:
-        records = store.records(args.bench)
-    finally:
-        store.close()
-    if not records:
-        raise ZooError(f"{args.store}: no finished cells" + (f" for bench {', '.join(args.bench)}" if args.bench else ""))
+    records = stored_records(args.store, args.bench)
     names, rows = export.tidy(newest_cells(records, args.all), models=args.models)
     if args.format == "parquet":
         try:

@@ -14,7 +14,8 @@ from zoo.registry import KINDS, default_registry
 def register(sub) -> None:
     p = sub.add_parser("list", help="list registered optimizers, models and tasks",
                        description="List every registered plugin with its origin (built-in or package) and parameters.")
-    p.add_argument("kind", nargs="?", choices=KINDS, help="only this kind")
+    p.add_argument("kind", nargs="?", choices=KINDS + tuple(f"{k}s" for k in KINDS), metavar="KIND",
+                   help=f"only this kind: {', '.join(KINDS)} (the plural, as the listing titles it, works too)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="table (default) or json")
     p.set_defaults(handler=main)
 
@@ -22,7 +23,7 @@ def register(sub) -> None:
 def main(args) -> int:
     registry = default_registry()
     console = stdout_console()
-    kinds = [args.kind] if args.kind else list(KINDS)
+    kinds = [args.kind.removesuffix("s") if args.kind not in KINDS else args.kind] if args.kind else list(KINDS)
     if args.format == "json":
         out = {kind: [describe(spec) for spec in registry.specs(kind)] for kind in kinds}
         print(json.dumps(out, indent=2, default=str))

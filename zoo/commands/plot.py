@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.console import Console
 
 from zoo import plotting, reports, slab
-from zoo.commands.common import add_format, newest_cells, stdout_console, warn_unreadable
+from zoo.commands.common import add_format, newest_cells, stderr_console, stdout_console, warn_unreadable
 from zoo.errors import ZooError
 from zoo.reports.bins import group
 from zoo.store import Store
@@ -63,7 +62,7 @@ def main(args) -> int:
     if not written:
         raise ZooError(f"{args.store}: nothing to draw for {', '.join(args.kind or ['any kind'])}; decision boundaries "
                        "need a 2-D task run with keep_params = true in the manifest's [suite] (then `zoo bench --rerun`)")
-    paths = Console(stderr=True, highlight=False)
+    paths = stderr_console()
     for path in written:
         paths.print(f"wrote {path}", soft_wrap=True, markup=False)
     return 0

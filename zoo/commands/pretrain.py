@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from zoo import data
+from zoo.commands.common import stderr_console
 from zoo.environment import resolve_device
 from zoo.errors import ZooError
 from zoo.fewshot.datasets import sources
@@ -33,7 +33,8 @@ def register(sub) -> None:
     p.add_argument("--image-size", type=int, default=0, help="side length (default: the dataset's standard size)")
     p.add_argument("--holdout", type=float, default=DEFAULTS.holdout, help="fraction of each base class held out for accuracy (default 0.1)")
     p.add_argument("--seed", type=int, default=DEFAULTS.seed, help="initialization, data order and augmentation seed")
-    p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto")
+    p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
+                   help="where to train: cpu, cuda, or auto (cuda when available; default)")
     p.add_argument("--data-root", help="folder with offline datasets (default: ZOO_DATA_ROOT)")
     p.add_argument("--download", action="store_true", help="let torchvision download CIFAR-100 into the data root")
     p.add_argument("--force", action="store_true", help="start over even if --out holds a checkpoint")
@@ -41,7 +42,7 @@ def register(sub) -> None:
 
 
 def main(args) -> int:
-    console = Console(stderr=True, highlight=False)
+    console = stderr_console()
     if args.data_root:
         data.set_data_root(args.data_root)
     config = PretrainConfig(

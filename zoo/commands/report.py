@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.console import Console
-
 from zoo import reports
-from zoo.commands.common import add_format, newest_cells, stdout_console, warn_stale, warn_unreadable
+from zoo.commands.common import add_format, newest_cells, stderr_console, stdout_console, stored_records, warn_stale
 from zoo.errors import ZooError
 from zoo.registry import default_registry
-from zoo.store import Store
 
 
 def register(sub) -> None:
@@ -44,18 +41,13 @@ def main(args) -> int:
         layouts = {b.name: b.report for b in manifest.benches}
         margins = {b.name: b.margin for b in manifest.benches}
         wanted = {cell.id for cell in manifest.cells}
-    store = Store(path, create=False)
-    try:
-        records = store.records(args.bench)
-        warn_unreadable(store)
-    finally:
-        store.close()
+    records = stored_records(path, args.bench)
     if wanted is not None:
         records = [r for r in records if r["id"] in wanted]
-    if not records:
-        raise ZooError(f"{path}: no finished cells" + (f" for bench {', '.join(args.bench)}" if args.bench else ""))
+        if not records:
+            raise ZooError(f"{path}: none of the manifest's cells is stored yet; run `zoo bench {args.store}`")
     records = newest_cells(records, args.all)
-    warn_stale(records, default_registry(), Console(stderr=True, highlight=False))
+    warn_stale(records, default_registry(), stderr_console())
     tables = reports.tables_for(records, layouts, margins, args.layout, args.margin)
     reports.render(tables, args.format, stdout_console())
     return 0

@@ -70,7 +70,9 @@ class GradientBaseline:
                 counters["restarts"] += 1
             m = min(self.models_per_round(len(problem.y_train)), self.max_models - trained)
             theta = model.initial(self.init, m, self.radius, gen, device=ctx.device)
-            theta = self.train(theta, problem, model, ctx, gen, counters)
+            live = lambda epoch, done=trained + m: ctx.progress(  # noqa: E731  models and epochs, for the live bar
+                models=f"{done:,}/{self.max_models:,}", epoch=f"{epoch}/{self.epochs}", accepted=n_found)
+            theta = self.train(theta, problem, model, ctx, gen, counters, live)
             trained += m
             with torch.no_grad():
                 acc, loss, ok = self.judge(model, theta, problem, ctx)
@@ -87,7 +89,7 @@ class GradientBaseline:
         acc, loss = fit_and_loss(model, theta, problem.x_train, problem.y_train)
         return acc, loss, accepted(acc, loss, ctx.loss_bin)
 
-    def train(self, theta, problem, model, ctx, gen, counters):
+    def train(self, theta, problem, model, ctx, gen, counters, live=lambda epoch: None):
         x, y = problem.x_train, problem.y_train
         n, m = len(y), theta.shape[0]
         theta = theta.clone().requires_grad_(True)
@@ -95,7 +97,8 @@ class GradientBaseline:
         frozen = torch.zeros(m, dtype=torch.bool, device=theta.device)
         snapshot = theta.detach().clone()
         batch = self.batch_size(n)
-        for _ in range(self.epochs):
+        for epoch in range(self.epochs):
+            live(epoch + 1)
             order = torch.randperm(n, generator=gen, device=gen.device).to(x.device)
             for start in range(0, n, batch):
                 idx = order[start : start + batch]
