@@ -30,9 +30,11 @@ def test_bench_then_skip_then_report(tmp_path):
     difference = next(t for t in tables if "G&C − SGD" in t["title"])
     assert difference["columns"] == ["n", "bin", "difference [95% CI]", "seeds", "equivalence ±3"]
     for row in difference["rows"]:
-        d = row[2]
-        assert d["ci_low"] <= d["estimate"] <= d["ci_high"] and d["seeds"] == row[3] == 2
-        assert row[4] == d["verdict"] in ("equivalent", "different", "inconclusive")
+        d = row[2]  # seeds where both cells filled their target (SGD's 16 models may fall short of 5 in a bin)
+        assert d["seeds"] == row[3] <= 2 and row[4] == d["verdict"] in ("equivalent", "different", "inconclusive")
+        if row[3] == 2:
+            assert d["ci_low"] <= d["estimate"] <= d["ci_high"]
+    assert any(row[3] == 2 for row in difference["rows"])
 
     second = run_zoo("bench", manifest, "--format", "json")
     assert second.returncode == 0

@@ -64,6 +64,15 @@ def test_a_cell_with_fewer_models_than_asked_is_unfilled_with_its_counts_and_bou
             assert value["count"] == 10
     assert "accepted share" in gc["note"] and "not averaged" in gc["note"]
 
+    # the difference pairs only seeds whose cells both filled their target: no unfilled cell is averaged there
+    full = {(r["label"], tuple(r["bin"]), r["seed"]) for r in records if r["metrics"]["models"] >= 5}
+    difference = tables["G&C − SGD, test accuracy"]
+    for row in difference["rows"]:
+        b = tuple(float(e) for e in row[1].strip("(]").split(", "))
+        both = [s for s in (0, 1) if ("G&C", b, s) in full and ("SGD", b, s) in full]
+        assert row[3] == len(both) and (row[2]["estimate"] is None) == (not both)
+    assert "filled their target" in difference["note"]
+
 
 def test_a_budget_that_fills_every_cell_reports_means_only(tmp_path):
     tables, _ = _bench(tmp_path, 200_000)

@@ -6,7 +6,9 @@ models than their optimizer's ``target`` asked for is shown as unfilled ("k of
 K"), with its tries and the bound on the accepted share in the table's note
 (:mod:`zoo.reports.budget`), not as a mean. A difference table follows for
 every further optimizer of the bench: first optimizer minus that one, per
-(n, bin), with its 95% confidence interval over seeds and the equivalence verdict.
+(n, bin), with its 95% confidence interval over seeds and the equivalence
+verdict; it pairs only seeds whose cells both filled their target, so an
+unfilled cell is not averaged there either.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ def grid(records: list[dict]) -> dict:
     for r in records:
         cells.setdefault(point(r), []).extend(r["metrics"]["test_acc_values"])
     return cells
+
+
+def filled_models(record: dict) -> tuple[float, int]:
+    """:func:`~zoo.reports.differences.pooled_models` of a cell that filled its target; nothing for one that did not."""
+    return (0.0, 0) if shortfall([record]) else pooled_models(record)
 
 
 def unfilled(records: list[dict]) -> dict:
@@ -81,6 +88,9 @@ def tables(records: list[dict], margin: float = DEFAULT_MARGIN) -> list[Table]:
                              f"{note}; {unfilled_note(short, values)}" if short else note))
         cells = group(by_axes, lambda r: ((r["n"], tuple(r["bin"]) if r["bin"] else None), r["label"]))
         keys = [(n, b) for n in sizes for b in bins]
-        out += difference_tables(bench, "test accuracy", where, ["n", "bin"], keys, lambda k: [k[0], bin_name(k[1])],
-                                 cells, list(grids), pooled_models, margin)
+        differences = difference_tables(bench, "test accuracy", where, ["n", "bin"], keys,
+                                        lambda k: [k[0], bin_name(k[1])], cells, list(grids), filled_models, margin)
+        for table in differences:
+            table.note += "; a seed counts only where both cells filled their target"
+        out += differences
     return out

@@ -58,7 +58,8 @@ def difference_tables(bench: str, what: str, where: str, lead: list[str], keys: 
                       cells: dict, labels: list[str], unit: Callable, margin: float) -> list[Table]:
     """One table per further optimizer: a row per key with A − B [95% CI], seeds and the verdict.
 
-    ``cells`` maps ``(key, label)`` to records; ``head(key)`` gives a row's leading values.
+    ``cells`` maps ``(key, label)`` to records; ``head(key)`` gives a row's leading values;
+    ``unit(record)`` a cell's (sum, count) of values in percent, (0, 0) to leave it out.
     """
     out = []
     first = labels[0]
