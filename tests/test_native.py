@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import platform
 import subprocess
 import sys
 
 import pytest
+import torch
 
-from zoo.guessing import native
+from zoo.guessing import native, philox
 from zoo.models.lenet import LeNet
 
 REPO = native.SOURCES.parents[1]
@@ -34,3 +37,25 @@ def test_an_installed_copy_finds_its_c_sources(tmp_path):
     where, compiled = done.stdout.split()
     assert where.startswith(str(lib)) and compiled == "True", done.stderr
     assert list((tmp_path / "cache").glob("kernel-*.so"))
+
+
+# x86-64 builds of philox.c: AVX-512 lanes, AVX2 lanes, and the compiler's own code for the portable loop.
+PATHS = [(), ("-mno-avx512f",), ("-mno-avx512f", "-mno-avx2")] if platform.machine() in ("x86_64", "AMD64") else [()]
+
+
+@pytest.mark.parametrize("flags", PATHS, ids=lambda flags: " ".join(flags) or "native")
+def test_every_philox_path_gives_the_same_numbers(tmp_path, flags):
+    """Each vector path against the one-counter-at-a-time path and the torch definition, on the same streams."""
+    done = native.compile_library(("philox.c",), (), tmp_path / "philox.so", flags)
+    assert done.stderr == "", done.stderr
+    library = ctypes.CDLL(str(tmp_path / "philox.so"))
+    for name in ("zoo_philox_fill", "zoo_philox_fill_portable"):
+        getattr(library, name).argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint64,
+                                           ctypes.c_uint64, ctypes.c_float]
+    # widths around the 8- and 16-counter blocks and the 256-counter batch; guess numbers past 2^32; extreme keys
+    for rows, width, first, key in [(3, 11074, 0, 0), (5, 1003, 2**33 + 5, 2**63 - 12345), (7, 37, 7, 2**64 - 1),
+                                    (2, 4 * 257 + 3, 2**32 - 1, 99), (4, 64, 1, 2)]:
+        fast, plain = torch.empty(rows, width), torch.empty(rows, width)
+        library.zoo_philox_fill(fast.data_ptr(), rows, width, first, key, philox.step(0.7))
+        library.zoo_philox_fill_portable(plain.data_ptr(), rows, width, first, key, philox.step(0.7))
+        assert torch.equal(fast, plain) and torch.equal(fast, philox.fill_torch(torch.empty(rows, width), first, key, 0.7))

@@ -50,9 +50,14 @@ def _cpu_identity() -> str:
     return platform.machine() + flags
 
 
-def compile_library(sources: tuple[str, ...], defines: tuple[tuple[str, int], ...], out: Path) -> subprocess.CompletedProcess:
-    """Compile ``sources`` (names in :data:`SOURCES`) into the shared library ``out``; raises if the compiler fails."""
-    command = [os.environ.get("CC", "cc"), "-O3", "-march=native", *WARNINGS, "-shared", "-fPIC", f"-I{SOURCES}",
+def compile_library(sources: tuple[str, ...], defines: tuple[tuple[str, int], ...], out: Path,
+                    flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """Compile ``sources`` (names in :data:`SOURCES`) into the shared library ``out``; raises if the compiler fails.
+
+    ``flags`` are extra compiler options, e.g. ``-mno-avx512f`` to build the AVX2 path of ``philox.c`` on a CPU
+    that has AVX-512.
+    """
+    command = [os.environ.get("CC", "cc"), "-O3", "-march=native", *flags, *WARNINGS, "-shared", "-fPIC", f"-I{SOURCES}",
                *(f"-D{name}={value}" for name, value in defines), "-o", str(out), *(str(SOURCES / name) for name in sources)]
     return subprocess.run(command, check=True, capture_output=True, text=True, timeout=300)
 

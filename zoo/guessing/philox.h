@@ -9,4 +9,7 @@ void zoo_philox_row(float *row, int64_t width, uint64_t guess, uint64_t key, flo
 /* Guesses first .. first + rows - 1 into the rows of `out` (rows x width, row-major). */
 void zoo_philox_fill(float *out, int64_t rows, int64_t width, uint64_t first, uint64_t key, float step);
 
+/* The same rows one counter at a time, without vector lanes: the reference the vector paths are tested against. */
+void zoo_philox_fill_portable(float *out, int64_t rows, int64_t width, uint64_t first, uint64_t key, float step);
+
 #endif
