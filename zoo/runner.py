@@ -137,9 +137,11 @@ def run(manifest, registry: Registry, store: Store, rerun: bool = False, executo
     executor = executor or LocalExecutor()
     cells = manifest.cells
     done = set() if rerun else store.done_ids()
+    again: set = set()  # stored cells to run again: their plugins changed version
     if rerun_stale and done:
         benches = sorted({cell.bench for cell in cells})
-        done -= set(staleness.stale(store.records(benches), registry))
+        again = set(staleness.stale(store.records(benches), registry))
+        done -= again
     pending = [c for c in cells if c.id not in done]
     summary = {"cells": len(cells), "skipped": len(cells) - len(pending), "done": 0, "failed": 0, "interrupted": False,
                "elsewhere": 0}
@@ -163,12 +165,12 @@ def run(manifest, registry: Registry, store: Store, rerun: bool = False, executo
 
     def claimed():
         for cell in pending:
-            if store.claim(cell.id, holder, LEASE_SECONDS, rerun, is_stale):
+            if store.claim(cell.id, holder, LEASE_SECONDS, rerun or cell.id in again, is_stale):
                 yield cell
             else:
                 elsewhere.append(cell)
         for cell in list(elsewhere):
-            if store.claim(cell.id, holder, LEASE_SECONDS, rerun, is_stale):
+            if store.claim(cell.id, holder, LEASE_SECONDS, rerun or cell.id in again, is_stale):
                 elsewhere.remove(cell)
                 yield cell
         summary["elsewhere"] = len(elsewhere)
