@@ -76,7 +76,7 @@ def test_default_kinds_write_png_and_svg_for_every_bench(store, tmp_path):
     assert out.returncode == 0, out.stderr
     names = {path.rsplit("/", 1)[1] for path in written(out)}
     stems = {"toy-accuracy", "toy-volume", "toy-poison-toy", "widths-accuracy", "widths-volume", "widths-boundaries",
-             "slab-accuracy", "slab-volume", "slab-slab"}
+             "slab-accuracy", "slab-volume", "slab-slab", "toy-anytime", "widths-anytime", "slab-anytime"}
     assert names == {f"{stem}.{ext}" for stem in stems for ext in ("png", "svg")}
     for name in names:
         data = (tmp_path / "figs" / name).read_bytes()

@@ -26,7 +26,7 @@ from zoo.benchmarking import CellBenchmark
 from zoo.cells import Cell, Component
 from zoo.data import cache_dir, cached_arrays, data_root
 from zoo.evaluate import accepted, fit_and_loss, normalized_loss, test_accuracy
-from zoo.hookspecs import CellRecord, RunSummary, SuiteInfo, hookimpl
+from zoo.hookspecs import CellRecord, Curve, RunSummary, SuiteInfo, hookimpl
 from zoo.models.module_population import module_model
 from zoo.optimizer import Context, Outcome, derive_seed
 from zoo.population import ParamBlock, PopulationModel, frobenius
@@ -35,7 +35,7 @@ from zoo.task import Problem, Task, balanced_indices, relabel
 from zoo.testing import RunResult, run_manifest
 
 __all__ = [
-    "Cell", "CellBenchmark", "CellRecord", "Component", "Context", "Outcome", "Param", "ParamBlock", "PluginSpec", "PopulationModel",
+    "Cell", "CellBenchmark", "CellRecord", "Component", "Curve", "Context", "Outcome", "Param", "ParamBlock", "PluginSpec", "PopulationModel",
     "Problem", "RunResult", "RunSummary", "SuiteInfo", "Task", "accepted", "balanced_indices", "cache_dir", "cached_arrays",
     "data_root", "derive_seed", "fit_and_loss", "frobenius", "hookimpl", "module_model", "normalized_loss", "relabel",
     "run_manifest", "test_accuracy",

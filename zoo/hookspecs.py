@@ -78,6 +78,16 @@ class Acceptance(TypedDict):
     accepted: int
 
 
+class Curve(TypedDict):
+    """The anytime curve of a cell: parallel lists, one entry per kept point, cost ascending."""
+
+    evals: list[float]  # forward evaluations spent (models evaluated on the whole training set)
+    seconds: list[float]  # the optimizer's time since the cell started
+    train_loss: list[float]  # mean normalized train loss of the traced models
+    train_acc: list[float]  # their mean train accuracy
+    test_acc: list[float]  # their mean test accuracy
+
+
 class _CellRecordKeys(TypedDict):
     models: int  # reported models
     test_acc: Summary  # test accuracy, fractions in [0, 1]
@@ -93,11 +103,13 @@ class CellRecord(_CellRecordKeys, total=False):
     """The metrics of a finished cell, as committed to the store (``zoo_cell_finish``'s ``record``).
 
     ``acceptance`` and ``throughput`` (``tested`` per second) are present when
-    the optimizer counted ``tested`` > 0.
+    the optimizer counted ``tested`` > 0; ``trajectory`` when it traced its
+    models (``ctx.trace``).
     """
 
     acceptance: Acceptance
     throughput: float | None
+    trajectory: Curve
 
 
 @hookspec

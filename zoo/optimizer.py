@@ -20,6 +20,7 @@ from typing import Callable
 import torch
 
 from zoo.evaluate import LossBin, fit_and_loss, test_accuracy
+from zoo.trajectory import Trajectory
 
 
 def derive_seed(*parts) -> int:
@@ -37,6 +38,18 @@ class Context:
     loss_bin: LossBin | None = None
     progress: Callable[..., None] = lambda **counters: None
     keep_params: bool = False  # return the reported models' parameters for the store
+    trajectory: Trajectory | None = None  # the anytime curve the runner stores; None: tracing costs nothing
+
+    def trace(self, evals: float, theta: torch.Tensor, final: bool = False) -> None:
+        """Report the current models ``theta[K, P]`` after ``evals`` forward evaluations, for the anytime curve.
+
+        ``evals`` counts models evaluated on the whole training set (a
+        minibatch step of m models on b of n samples is m * b / n). Call it as
+        often as you like; a point is kept only when the cost has grown enough
+        since the last one, and once with ``final=True`` at the end.
+        """
+        if self.trajectory is not None:
+            self.trajectory.record(evals, theta, final)
 
     def generator(self, stream: str = "optimizer") -> torch.Generator:
         """A generator on the cell's device, seeded from the cell seed and a stream name."""

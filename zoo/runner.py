@@ -32,6 +32,7 @@ from zoo.optimizer import Context
 from zoo.progress import LiveProgress
 from zoo.registry import Registry, default_registry
 from zoo.store import Store
+from zoo.trajectory import Trajectory
 
 
 @dataclass
@@ -69,12 +70,16 @@ def run_cell(cell: Cell, registry: Registry, device: torch.device, keep_params: 
         input_shape=problem.input_shape, num_classes=problem.num_classes, **cell.model.params
     )
     optimizer = registry.get("optimizer", cell.optimizer.name).build(**cell.optimizer.params)
+    trajectory = Trajectory(problem, model)
     ctx = Context(seed=cell.rng_seed, device=device, loss_bin=cell.loss_bin, keep_params=keep_params,
-                  progress=progress or (lambda **counters: None))
+                  progress=progress or (lambda **counters: None), trajectory=trajectory)
     start = time.perf_counter()
     outcome = optimizer.run(problem, model, ctx)
     wall = time.perf_counter() - start
-    return CellResult(cell_metrics(outcome, wall), outcome.params if keep_params else None)
+    metrics = cell_metrics(outcome, wall)
+    if trajectory.points:
+        metrics["trajectory"] = trajectory.as_dict()
+    return CellResult(metrics, outcome.params if keep_params else None)
 
 
 def blame(cell: Cell, registry: Registry) -> str:

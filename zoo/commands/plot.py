@@ -28,7 +28,7 @@ def register(sub) -> None:
     p.add_argument("--bench", action="append", metavar="NAME", help="only this bench (repeatable)")
     p.add_argument("--out", metavar="DIR", help="folder for the figures (default: figures/ beside the store)")
     p.add_argument("--kind", action="append", choices=list(plotting.KINDS),
-                   help="figure kind (repeatable); default: accuracy, volume and the model figure that fits each bench's task")
+                   help="figure kind (repeatable); default: accuracy, volume, anytime curves (when cells traced them) and the model figure that fits each bench's task")
     p.add_argument("--all", action="store_true",
                    help="use every stored cell, also those superseded by a newer cell at the same matrix point")
     add_format(p)
@@ -36,7 +36,8 @@ def register(sub) -> None:
 
 
 def default_kinds(records: list[dict]) -> list[str]:
-    return ["accuracy", "volume", MODEL_FIGURES.get(records[0]["task"], "boundaries")]
+    traced = any(r["metrics"].get("trajectory") for r in records)
+    return ["accuracy", "volume", *(["anytime"] if traced else []), MODEL_FIGURES.get(records[0]["task"], "boundaries")]
 
 
 def main(args) -> int:

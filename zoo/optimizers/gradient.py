@@ -63,7 +63,7 @@ class GradientBaseline:
         return max(1, self.population_budget // self.batch_size(n)) if self.population_budget else self.population
 
     def run(self, problem, model, ctx) -> Outcome:
-        gen, trained, found, counters = ctx.generator("init"), 0, [], {"steps": 0, "restarts": 0}
+        gen, trained, found, counters = ctx.generator("init"), 0, [], {"steps": 0, "restarts": 0, "forward_evals": 0.0}
         n_found = 0
         while n_found < self.target and trained < self.max_models:
             if trained:
@@ -73,6 +73,7 @@ class GradientBaseline:
             live = lambda epoch, done=trained + m: ctx.progress(  # noqa: E731  models and epochs, for the live bar
                 models=f"{done:,}/{self.max_models:,}", epoch=f"{epoch}/{self.epochs}", accepted=n_found)
             theta = self.train(theta, problem, model, ctx, gen, counters, live)
+            ctx.trace(counters["forward_evals"], theta, final=True)
             trained += m
             with torch.no_grad():
                 acc, loss, ok = self.judge(model, theta, problem, ctx)
@@ -108,12 +109,15 @@ class GradientBaseline:
                 loss.backward()
                 optimizer.step()
                 counters["steps"] += 1
+                # the step's forward pass in models evaluated on the whole training set (steering checks not counted)
+                counters["forward_evals"] = counters.get("forward_evals", 0.0) + m * len(idx) / n
                 with torch.no_grad():
                     theta[frozen] = snapshot[frozen]  # frozen models never move, momentum or not
                     if self.steer:
                         newly = self._done(model, theta, x, y, ctx) & ~frozen
                         snapshot[newly] = theta[newly]
                         frozen |= newly
+                    ctx.trace(counters["forward_evals"], theta)
                 if self.steer and bool(frozen.all()):
                     return theta.detach()
         return theta.detach()

@@ -56,6 +56,7 @@ class GuessAndCheck:
             progress=ctx.progress,
         )
         theta = result.theta
+        ctx.trace(result.tested, theta, final=True)  # no path to trace: the accepted guesses at their cost
         with torch.no_grad():  # the baseline's arithmetic, so every engine reports the same numbers
             train = fit_and_loss(model, theta, x, y) if len(theta) else None
         return Outcome.of(model, problem, theta, {"tested": result.tested, "accepted": len(theta)}, ctx, train=train)

@@ -113,6 +113,7 @@ class LocalSearch:
             if counters["tested"] > len(fitted):
                 counters["restarts"] += 1  # the last search did not fit: a fresh start
             point = self.search(problem, model, ctx, init_gen, move_gen, counters, start)
+            ctx.trace(counters["forward_evals"], point, final=True)
             counters["tested"] += 1
             acc, loss = fit_and_loss(model, point, problem.x_train, problem.y_train)
             if bool(accepted(acc, loss, ctx.loss_bin)[0]):
@@ -136,6 +137,7 @@ class LocalSearch:
         moves, evals, steps = self.moves(model.num_params, move_gen), 1, 0
         per_round, chunk = self.candidates_per_round(len(y)), max(1, SAMPLE_BUDGET // len(y))
         shared = SharedFeatures(model, x)
+        ctx.trace(counters["forward_evals"] + evals, point)
         while (steps < self.max_steps and moves.step >= self.min_step
                and not (steps % self.check_every == 0 and reached(acc, norm_loss, ctx.loss_bin))
                and (not self.max_evals or evals < self.max_evals)):
@@ -163,6 +165,7 @@ class LocalSearch:
             counters["rounds"] += 1
             ctx.progress(steps=counters["steps"] + steps, evals=counters["forward_evals"] + evals, loss=float(loss),
                          train_acc=float(acc), step=moves.step, rate=(counters["forward_evals"] + evals) / max(time.perf_counter() - start, 1e-9))
+            ctx.trace(counters["forward_evals"] + evals, point)
         counters["steps"] += steps
         counters["forward_evals"] += evals
         counters["head_evals"] += shared.head_evals

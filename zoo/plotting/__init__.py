@@ -19,6 +19,7 @@ KINDS = {
     "slab": "zoo.plotting.boundaries:slab",
     "accuracy": "zoo.plotting.curves:accuracy",
     "volume": "zoo.plotting.curves:volume",
+    "anytime": "zoo.plotting.anytime:anytime",
 }
 
 

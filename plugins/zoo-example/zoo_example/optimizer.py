@@ -29,6 +29,7 @@ class HillClimb:
             if loss.min() < best_loss:
                 best, best_loss = candidates[loss.argmin()].unsqueeze(0), loss.min()
             ctx.progress(rounds=rounds, loss=float(best_loss))
+            ctx.trace(rounds * self.population, best)  # the anytime curve: current point against evaluations
         return Outcome([], [], [], {"rounds": self.max_rounds, "tested": 1, "accepted": 0})
 
 

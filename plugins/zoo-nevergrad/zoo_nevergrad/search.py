@@ -67,8 +67,11 @@ class NevergradSearch:
             hits = accepted(acc, loss, ctx.loss_bin).nonzero().flatten()
             if len(hits):
                 first = hits[:1]
+                ctx.trace(counters["forward_evals"], theta[first])
                 return theta[first], acc[first], loss[first]
             objective = (1 - acc) * len(problem.y_train) + loss  # misclassified samples, then the loss
+            best = int(objective.argmin())
+            ctx.trace(counters["forward_evals"], theta[best : best + 1])  # the round's best candidate
             with warnings.catch_warnings():
                 # cma's step-size diagnostics (the box folds mirrored samples) would flood the progress display
                 warnings.filterwarnings("ignore", category=UserWarning, module="cma")

@@ -1,0 +1,94 @@
+"""Anytime curves: every optimizer traces its models through ctx.trace, bounded, without changing results."""
+
+from __future__ import annotations
+
+import pytest
+
+from zoo.optimizer import Context
+from zoo.registry import Registry, plugin_manager
+from zoo.testing import run_manifest
+from zoo.trajectory import FIELDS, Trajectory
+
+MANIFEST = """
+[[bench]]
+name = "kink"
+task = { name = "kink" }
+model = { name = "mlp", hidden = 8 }
+optimizers = [
+  { name = "guess_check", label = "G&C", target = 3, max_guesses = 200000 },
+  { name = "sgd", label = "SGD", lr = 0.1, epochs = 40, population = 8, target = 3 },
+  { name = "pattern_search", label = "PS", population = 16, max_evals = 4000 },
+  { name = "random_greedy", label = "RGS", population = 16, max_evals = 4000 },
+]
+matrix = { n = [8], bins = [0.3, 0.9], seeds = [0, 1] }
+"""
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return run_manifest(MANIFEST, directory=tmp_path_factory.mktemp("anytime"))
+
+
+def test_every_builtin_optimizer_records_a_bounded_trajectory(run):
+    assert run.summary["done"] == 8
+    for record in run.records:
+        curve = record["metrics"]["trajectory"]
+        assert set(curve) == set(FIELDS)
+        evals = curve["evals"]
+        assert 1 <= len(evals) <= 48 and all(len(curve[f]) == len(evals) for f in FIELDS)
+        assert evals == sorted(set(evals)), record["label"]
+        assert all(0 <= a <= 1 for a in curve["test_acc"] + curve["train_acc"])
+        if record["label"] != "G&C":  # G&C has no path: one point, its accepted guesses at their cost
+            assert len(evals) >= 3, record["label"]
+        counters = record["metrics"]["counters"]
+        assert evals[-1] <= counters.get("forward_evals", counters.get("tested"))
+
+
+def test_final_point_is_the_reported_model(run):
+    """Pattern search reports the point it ended on: the curve's last point is that model."""
+    for record in run.records_of("PS"):
+        curve, metrics = record["metrics"]["trajectory"], record["metrics"]
+        if metrics["models"]:
+            assert curve["test_acc"][-1] == pytest.approx(metrics["test_acc"]["mean"])
+            assert curve["train_loss"][-1] == pytest.approx(metrics["train_loss"]["mean"], rel=1e-5)
+            assert curve["evals"][-1] == metrics["counters"]["forward_evals"]
+
+
+@pytest.mark.parametrize("name, params", [("sgd", {"lr": 0.1, "epochs": 20, "population": 4, "target": 2}),
+                                          ("pattern_search", {"population": 16, "max_evals": 2000}),
+                                          ("guess_check", {"target": 2})])
+def test_tracing_does_not_change_the_outcome(name, params):
+    """The same cell with and without a trajectory: the same models, counters and losses."""
+    registry = Registry(plugin_manager(entry_points=False))
+    problem = registry.get("task", "kink").build().sample(8, 3)
+    model = registry.get("model", "mlp").build(input_shape=problem.input_shape, num_classes=2, hidden=8)
+    spec = registry.get("optimizer", name)
+    plain = spec.build(**spec.resolve(params)).run(problem, model, Context(seed=11, loss_bin=(0.3, 0.9)))
+    trajectory = Trajectory(problem, model)
+    traced = spec.build(**spec.resolve(params)).run(problem, model, Context(seed=11, loss_bin=(0.3, 0.9),
+                                                                            trajectory=trajectory))
+    assert trajectory.points
+    assert traced.test_acc == plain.test_acc and traced.train_loss == plain.train_loss
+    assert {k: v for k, v in traced.counters.items() if k != "seconds"} == \
+           {k: v for k, v in plain.counters.items() if k != "seconds"}
+
+
+def test_trajectory_stays_bounded_and_keeps_the_final_point():
+    registry = Registry(plugin_manager(entry_points=False))
+    problem = registry.get("task", "kink").build().sample(8, 0)
+    model = registry.get("model", "mlp").build(input_shape=problem.input_shape, num_classes=2, hidden=4)
+    theta = model.init_uniform(1, 1.0, None)
+    trajectory = Trajectory(problem, model, max_points=10)
+    for evals in range(1, 100_000, 7):
+        trajectory.record(evals, theta)
+    trajectory.record(100_000, theta, final=True)
+    evals = trajectory.as_dict()["evals"]
+    assert len(evals) == 10 and evals[-1] == 100_000 and evals == sorted(evals)
+
+
+def test_anytime_figure_is_drawn(run, tmp_path):
+    pytest.importorskip("matplotlib")
+    from zoo.plotting.anytime import anytime
+
+    paths = anytime(None, run.records, tmp_path)
+    assert [p.suffix for p in paths] == [".png", ".svg"] and all(p.stat().st_size > 1000 for p in paths)

@@ -1,0 +1,57 @@
+"""Anytime curves: how an optimizer's current models fare as it spends forward evaluations.
+
+An optimizer calls ``ctx.trace(evals, theta)`` whenever it likes (every
+round is fine) with the forward evaluations spent so far and its current
+models ``theta[K, P]`` (its current point, or the population it trains).
+A :class:`Trajectory` keeps a point only when ``evals`` has grown by a
+fixed factor since the last one, so a cell stores at most ``max_points``
+points however long it runs, spread evenly on a log scale of cost; each
+point is the models' mean train loss (normalized), train accuracy and test
+accuracy, the evaluations and the optimizer's seconds since the cell started
+(the time spent recording points left out). Recording
+a point costs one forward pass over the training and test sets; calls
+between points cost a comparison.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from zoo.evaluate import fit_and_loss, test_accuracy
+
+FIELDS = ("evals", "seconds", "train_loss", "train_acc", "test_acc")
+
+
+class Trajectory:
+    """A bounded, log-spaced record of ``(evals, seconds, train_loss, train_acc, test_acc)``."""
+
+    def __init__(self, problem, model, max_points: int = 48, growth: float = 1.25):
+        self.problem, self.model, self.max_points, self.growth = problem, model, max_points, growth
+        self.start, self.overhead = time.perf_counter(), 0.0  # seconds spent here, not by the optimizer
+        self.points: list[tuple[float, ...]] = []
+        self.next_due = 0.0
+
+    def due(self, evals: float) -> bool:
+        return evals >= self.next_due and len(self.points) < self.max_points - 1  # the last slot: the final point
+
+    @torch.no_grad()
+    def record(self, evals: float, theta: torch.Tensor, final: bool = False) -> None:
+        """Keep a point when it is due (or ``final``: the optimizer's last word, always kept)."""
+        if not (final or self.due(evals)) or len(theta) == 0:
+            return
+        if self.points and (self.points[-1][0] == evals or len(self.points) >= self.max_points):
+            self.points.pop()  # the same cost again, or no room left: the newer models replace the last point
+        began = time.perf_counter()
+        seconds = began - self.start - self.overhead
+        theta = theta.detach()
+        acc, loss = fit_and_loss(self.model, theta, self.problem.x_train, self.problem.y_train)
+        test = test_accuracy(self.model, theta, self.problem.x_test, self.problem.y_test)
+        self.overhead += time.perf_counter() - began
+        self.points.append((float(evals), seconds, float(loss.mean()), float(acc.mean()), float(test.mean())))
+        self.next_due = max(evals * self.growth, evals + 1)
+
+    def as_dict(self) -> dict[str, list[float]]:
+        """Column lists, as stored in a cell's metrics under ``trajectory``."""
+        return {name: [point[i] for point in self.points] for i, name in enumerate(FIELDS)}
