@@ -16,9 +16,15 @@ class Component:
     name: str
     params: dict = field(default_factory=dict)
     label: str = ""
+    budgets: frozenset = frozenset()  # the plugin's budget keys (zoo.registry.Param.budget)
 
     def canonical(self) -> dict:
         return {"name": self.name, "params": self.params, **({"label": self.label} if self.label else {})}
+
+    def experiment(self) -> dict:
+        """:meth:`canonical` without the budget keys: what the random streams derive from."""
+        params = {k: v for k, v in self.params.items() if k not in self.budgets}
+        return {"name": self.name, "params": params, **({"label": self.label} if self.label else {})}
 
 
 @dataclass(frozen=True)
@@ -70,10 +76,25 @@ class Cell:
         key = {"bench": self.bench, **self.spec()}
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
+    def experiment(self) -> dict:
+        """:meth:`canonical` without the optimizer's budgets, targets and step caps: what defines the experiment.
+
+        Raising ``max_guesses`` or ``target`` changes the cell (its id) but not
+        the experiment: the random streams are the same, so the first models
+        found are the same and the stored progress carries over.
+        """
+        return {**self.canonical(), "optimizer": self.optimizer.experiment()}
+
     @property
     def rng_seed(self) -> int:
-        """The optimizer's seed: the data seed plus every other parameter, so bins and n draw independent streams."""
-        return derive_seed(json.dumps(self.canonical(), sort_keys=True))
+        """The optimizer's seed: the data seed plus every parameter but budgets, so bins and n draw independent streams."""
+        return derive_seed(json.dumps(self.experiment(), sort_keys=True))
+
+    @property
+    def experiment_id(self) -> str:
+        """Like :attr:`id` without the budgets: cells that differ only in budgets share it (and their progress)."""
+        key = {"bench": self.bench, **self.spec(), "optimizer": self.optimizer.experiment()}
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
     @property
     def label(self) -> str:

@@ -32,7 +32,8 @@ def default_suite_cell(optimizer: str, registry: Registry) -> Cell:
     label, params = DEFAULT_SUITE_OPTIMIZERS[optimizer]
 
     def component(kind, name, given, label=""):
-        return Component(name, registry.get(kind, name).resolve(given), label)
+        spec = registry.get(kind, name)
+        return Component(name, spec.resolve(given), label, spec.budgets)
 
     return Cell(suite="default", bench="mnist-2class", report="bins",
                 task=component("task", "mnist", {"classes": "pair"}),

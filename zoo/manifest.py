@@ -466,7 +466,7 @@ class _Expander(_Checker):
     @staticmethod
     def resolve(entry, overrides) -> Component:
         spec, params, label = entry
-        return Component(spec.name, spec.resolve({**params, **overrides}), label)
+        return Component(spec.name, spec.resolve({**params, **overrides}), label, spec.budgets)
 
     def check_build(self, task_c, model_c, sizes, key) -> dict:
         """Build the task and the model once so that bad combinations fail before anything runs; the task's provenance."""

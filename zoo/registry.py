@@ -50,13 +50,17 @@ class Param:
 
     ``types`` (a tuple of Python types) widens the accepted types beyond the
     default's own; ``choices`` restricts the values. ``zoo list`` shows all of
-    it, and the manifest check enforces it.
+    it, and the manifest check enforces it. ``budget`` marks a budget, target
+    or step cap: the cell's random streams do not derive from it, so raising
+    it continues the same experiment (and its stored progress) instead of
+    starting another.
     """
 
     default: Any = UNSET
     help: str = ""
     types: tuple | None = None
     choices: tuple | None = None
+    budget: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,9 +84,11 @@ class PluginSpec:
     types: Mapping[str, tuple] = field(default_factory=dict)
     origin: str = "built-in"
     help: Mapping[str, str] = field(default_factory=dict)
+    budgets: frozenset = frozenset()  # budget keys (see Param.budget)
 
     def __post_init__(self):
         params, helps, types, choices = {}, dict(self.help), dict(self.types), dict(self.choices)
+        budgets = set(self.budgets)
         for key, value in self.params.items():
             if not isinstance(value, Param):
                 params[key] = value
@@ -90,19 +96,23 @@ class PluginSpec:
             if value.default is UNSET:
                 raise TypeError(f"{self.name!r}: parameter {key!r} has no default")
             params[key] = value.default
+            if value.budget:
+                budgets.add(key)
             for target, given in ((helps, value.help), (types, value.types), (choices, value.choices)):
                 if given:
                     target[key] = tuple(given) if isinstance(given, (list, tuple)) else given
-        for what, table in (("help", helps), ("types", types), ("choices", choices)):
+        for what, table in (("help", helps), ("types", types), ("choices", choices), ("budgets", budgets)):
             unknown = sorted(set(table) - set(params))
             if unknown:
                 raise TypeError(f"{self.name!r}: {what} names parameters it does not have: {', '.join(unknown)}")
-        for key, value in (("params", params), ("help", helps), ("types", types), ("choices", choices)):
+        for key, value in (("params", params), ("help", helps), ("types", types), ("choices", choices),
+                           ("budgets", frozenset(budgets))):
             object.__setattr__(self, key, value)
 
     def param(self, key: str) -> Param:
         """Everything declared about one parameter."""
-        return Param(self.params[key], self.help.get(key, ""), self.types.get(key), self.choices.get(key))
+        return Param(self.params[key], self.help.get(key, ""), self.types.get(key), self.choices.get(key),
+                     key in self.budgets)
 
     def type_name(self, key: str) -> str:
         """The parameter's accepted type in words: ``int``, ``float``, ``str or list``, ``any``..."""

@@ -44,6 +44,8 @@ def main(args) -> int:
                     line += Text(f"  {spec.help[key]}")
                 if key in spec.choices:
                     line += Text(f" (one of {', '.join(toml_value(c) for c in spec.choices[key])})", style="dim")
+                if key in spec.budgets:
+                    line += Text(" (budget: raising it continues the same experiment)", style="dim")
                 console.print(line, soft_wrap=True)
             console.print()
     return 0
@@ -55,7 +57,7 @@ def describe(spec) -> dict:
     for key in spec.params:
         param = spec.param(key)
         parameters[key] = {"default": param.default, "type": spec.type_name(key), "help": param.help,
-                           "choices": list(param.choices) if param.choices else None}
+                           "choices": list(param.choices) if param.choices else None, "budget": param.budget}
     return {"name": spec.name, "origin": spec.origin, "summary": spec.summary, "params": dict(spec.params),
             "parameters": parameters}
 

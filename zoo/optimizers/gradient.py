@@ -150,8 +150,8 @@ COMMON = {
     "population": Param(32, "models trained at once in one round"),
     "population_budget": Param(0, "when > 0, models per round = population_budget // batch, the reference's sizing "
                                   "(1,000 in Table 4); 0: use population"),
-    "target": Param(10, "stop once this many models are accepted"),
-    "max_models": Param(64, "stop once this many models were trained"),
+    "target": Param(10, "stop once this many models are accepted", budget=True),
+    "max_models": Param(64, "stop once this many models were trained", budget=True),
     "steer": Param(True, "stop training a model once it fits (with a bin: once its loss is at or below the bin)"),
 }
 

@@ -70,8 +70,8 @@ def zoo_optimizers():
             GuessAndCheck,
             {
                 "radius": Param(1.0, "every parameter of a guess is uniform in [-radius, radius]"),
-                "target": Param(10, "accepted guesses to collect"),
-                "max_guesses": Param(1_000_000, "stop after this many guesses"),
+                "target": Param(10, "accepted guesses to collect", budget=True),
+                "max_guesses": Param(1_000_000, "stop after this many guesses", budget=True),
                 "batch": Param(0, "guesses judged per chunk; 0: chosen from the engine and model size (results do not change)"),
                 "engine": Param("fast", "fast: early rejection sample by sample; reference: every guess on all samples "
                                 "(both accept the same guesses)", choices=ENGINES),

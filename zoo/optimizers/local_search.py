@@ -222,12 +222,14 @@ def reached(acc: torch.Tensor, loss: torch.Tensor, loss_bin) -> bool:
 COMMON = {
     "step": Param(1.0, "initial step size"),
     "shrink": Param(0.5, "factor the step is multiplied by when it shrinks"),
-    "max_steps": Param(80_000, "cap on the moves of one search"),
+    "max_steps": Param(80_000, "cap on the moves of one search", budget=True),
     "population": Param(0, "candidates per round; 0: the reference's budget // n - 1"),
-    "max_evals": Param(0, "cap on the candidate evaluations of one search; 0: no cap"),
+    "max_evals": Param(0, "cap on the candidate evaluations of one search; 0: no cap", budget=True),
     "min_step": Param(1e-8, "stop a search when the step falls below this"),
-    "target": Param(1, "searches that must fit (100% train accuracy, in the bin) per cell; only those are reported"),
-    "max_runs": Param(1, "searches started per cell at most; one that does not fit is restarted from a fresh init"),
+    "target": Param(1, "searches that must fit (100% train accuracy, in the bin) per cell; only those are reported",
+                    budget=True),
+    "max_runs": Param(1, "searches started per cell at most; one that does not fit is restarted from a fresh init",
+                      budget=True),
     "check_every": Param(0, "moves between train-accuracy checks, so a fitted search keeps lowering the loss until the next; "
                             "0: the reference's max_steps // 100 (PS) or // 300 (RGS); 1: stop at the first fit"),
     "init": Param("uniform", "starting point: U[-radius, radius], PyTorch's layer default or the reference's rule",

@@ -7,7 +7,7 @@ COMMON = {
     "budget": Param(2000, "candidate evaluations per search"),
     "population": Param(32, "candidates asked per round (nevergrad's num_workers), evaluated in one pass"),
     "radius": Param(1.0, "searches the box [-radius, radius]^P, starting at a uniform point in it"),
-    "target": Param(10, "independent searches per cell"),
+    "target": Param(10, "independent searches per cell", budget=True),
 }
 
 NAMED = (
