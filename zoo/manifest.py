@@ -17,6 +17,7 @@ Schema (every key optional unless marked)::
     name = "mnist"                # required, unique
     report = "bins"               # report layout (zoo report --layout overrides)
     equivalence_margin = 3        # overrides the suite's for this bench
+    budget_evals = 100000         # one cost for every optimizer, in forward evaluations
     task = { name = "mnist", classes = "pair" }       # required
     model = { name = "lenet", width = 0.5 }           # required
     optimizers = [ { name = "guess_check", label = "gc", target = 10 } ]  # required
@@ -54,8 +55,8 @@ from zoo.statistics import DEFAULT_MARGIN
 
 SUITE_KEYS = {"name": str, "store": str, "device": str, "data_root": str, "keep_params": bool,
               "equivalence_margin": float}
-BENCH_KEYS = ("name", "report", "equivalence_margin", "task", "model", "optimizers", "matrix")
-DEFAULT_KEYS = ("report", "equivalence_margin", "task", "model", "optimizers", "matrix")
+BENCH_KEYS = ("name", "report", "equivalence_margin", "budget_evals", "task", "model", "optimizers", "matrix")
+DEFAULT_KEYS = ("report", "equivalence_margin", "budget_evals", "task", "model", "optimizers", "matrix")
 DEVICES = ("auto", "cpu", "cuda")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 AXIS_KINDS = ("task", "model", "optimizer")
@@ -343,6 +344,7 @@ class _Expander(_Checker):
                 self.fail(f"{key}.optimizers[{j}]", f"two optimizers are both called {shown!r}", "give one of them a distinct label = \"...\"")
             labels.add(shown)
             opts.append((spec, params, label))
+        budget = self.budget(bench.get("budget_evals"), key, opts)
         mkey = f"{key}.matrix"
         if bench.get("matrix") is None:
             self.fail(mkey, "is missing", f"add [{mkey.split('[')[0]}.matrix] with at least n = [...]")
@@ -368,8 +370,21 @@ class _Expander(_Checker):
         cells = sum(per_optimizer) * shared * len(sizes) * len(bins) * len(seeds)  # as expand() makes them
         self.count(cells, mkey)
         self.total += cells
-        return Bench(name, report, self.expand(suite, name, report, task, model, opts, sizes, bins, seeds, axes, key),
+        return Bench(name, report, self.expand(suite, name, report, task, model, opts, sizes, bins, seeds, axes, key, budget),
                      float(margin), varies)
+
+    def budget(self, value, key, opts) -> int | None:
+        """``budget_evals``: a positive integer, and every optimizer of the bench must know how to spend it."""
+        if value is None:
+            return None
+        if not _is(value, int) or value < 1:
+            self.fail(f"{key}.budget_evals", f"expected a positive integer of forward evaluations, got {value!r}",
+                      "e.g. budget_evals = 100000")
+        for j, (spec, _, label) in enumerate(opts):
+            if spec.eval_budget is None:
+                self.fail(f"{key}.budget_evals", f"optimizer {label or spec.name!r} ({spec.name}) cannot map a budget in "
+                          "forward evaluations to its own parameters", "give each optimizer its own budget and remove budget_evals")
+        return value
 
     def seed_range(self, seeds, key):
         """``{ from = 0, count = 100 }`` stands for the seeds 0..99; a list passes through."""
@@ -435,11 +450,12 @@ class _Expander(_Checker):
             axes[axis] = values
         return axes
 
-    def expand(self, suite, name, report, task, model, opts, sizes, bins, seeds, axes, key) -> list[Cell]:
+    def expand(self, suite, name, report, task, model, opts, sizes, bins, seeds, axes, key, budget=None) -> list[Cell]:
         """The cross product; an optimizer axis crosses only the optimizers that have that parameter.
 
         An optimizer without the parameter gets one cell per point of the other
         axes, not one per value of this one (those would be the same cell).
+        With a ``budget``, each optimizer's own budget parameters are set from it.
         """
         cells = []
         shared = {a: v for a, v in axes.items() if not a.startswith("optimizer.")}
@@ -455,6 +471,8 @@ class _Expander(_Checker):
                     mine = {**chosen, **dict(zip(own, opt_combo))}
                     mine = {a: mine[a] for a in axes if a in mine}  # the manifest's axis order
                     opt_c = self.resolve(opt, {a.partition(".")[2]: v for a, v in mine.items() if a in own})
+                    if budget is not None:
+                        opt_c = self.spend(opt, opt_c, budget, set(own), f"{key}.optimizers[{j}]")
                     try:
                         opt[0].build(**opt_c.params)
                     except (ValueError, TypeError) as error:
@@ -462,6 +480,20 @@ class _Expander(_Checker):
                     for n, loss_bin, seed in itertools.product(sizes, bins, seeds):
                         cells.append(Cell(suite, name, report, task_c, model_c, opt_c, n, loss_bin, seed, mine, data))
         return cells
+
+    def spend(self, entry, component, budget, axes, key) -> Component:
+        """The optimizer's parameters with its budget keys set from ``budget_evals``; a key also set by hand is refused."""
+        spec, params, label = entry
+        try:
+            spent = dict(spec.eval_budget(budget, dict(component.params)))
+            checked = spec.resolve(spent)  # the mapping's values pass the same checks as a manifest's
+        except Exception as error:  # a plugin's mapping is foreign code: name it, never crash
+            self.fail(key, f"{spec.name}: its mapping of budget_evals = {budget} failed ({type(error).__name__}: {error})")
+        for k in spent:
+            if k in params or f"optimizer.{k}" in axes:
+                self.fail(key, f"{k!r} is set both by hand and by the bench's budget_evals",
+                          f"remove {k} from this optimizer or remove budget_evals")
+        return Component(spec.name, {**component.params, **{k: checked[k] for k in spent}}, label)
 
     @staticmethod
     def resolve(entry, overrides) -> Component:

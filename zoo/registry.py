@@ -74,6 +74,13 @@ class PluginSpec:
     so either spelling can be read the same way. A default's type is the
     parameter's type (``None`` accepts anything, a float accepts ints) unless
     ``types`` names the accepted Python types for that key.
+
+    ``eval_budget`` (optimizers only) maps a cell's budget in forward
+    evaluations (one model evaluated on the whole training set, the unit of
+    ``ctx.trace``) to this optimizer's own parameters: called with the budget
+    and the resolved parameters, it returns the parameters it sets, so that a
+    manifest's ``budget_evals`` gives every optimizer of a bench the same cost.
+    ``None``: the optimizer cannot take such a budget.
     """
 
     name: str
@@ -85,6 +92,7 @@ class PluginSpec:
     origin: str = "built-in"
     help: Mapping[str, str] = field(default_factory=dict)
     budgets: frozenset = frozenset()  # budget keys (see Param.budget)
+    eval_budget: Callable[[int, Mapping[str, Any]], dict] | None = None
 
     def __post_init__(self):
         params, helps, types, choices = {}, dict(self.help), dict(self.types), dict(self.choices)

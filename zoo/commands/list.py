@@ -47,6 +47,9 @@ def main(args) -> int:
                 if key in spec.budgets:
                     line += Text(" (budget: raising it continues the same experiment)", style="dim")
                 console.print(line, soft_wrap=True)
+            spends = budget_keys(spec)
+            if spends:
+                console.print(Text(f"  a bench's budget_evals sets {', '.join(spends)}", style="dim"), soft_wrap=True)
             console.print()
     return 0
 
@@ -59,7 +62,17 @@ def describe(spec) -> dict:
         parameters[key] = {"default": param.default, "type": spec.type_name(key), "help": param.help,
                            "choices": list(param.choices) if param.choices else None, "budget": param.budget}
     return {"name": spec.name, "origin": spec.origin, "summary": spec.summary, "params": dict(spec.params),
-            "parameters": parameters}
+            "parameters": parameters, "budget_evals_sets": budget_keys(spec)}
+
+
+def budget_keys(spec) -> list[str] | None:
+    """The parameters a bench's ``budget_evals`` sets for this optimizer (None: it takes no such budget)."""
+    if getattr(spec, "eval_budget", None) is None:
+        return None
+    try:
+        return sorted(spec.eval_budget(1_000_000, dict(spec.params)))
+    except Exception:  # a plugin's mapping is foreign code; the manifest check reports its failure
+        return None
 
 
 def toml_value(value) -> str:

@@ -9,8 +9,10 @@ Bin steering (GUIDE §2): a model stops receiving gradient once it has 100%
 train accuracy and normalized train loss <= the bin's upper edge (without a
 bin: once it fits). At the end a model is reported when it is accepted by the
 same rule as Guess & Check. Rounds repeat until ``target`` models are
-accepted or ``max_models`` have been trained; ``restarts`` counts the rounds
-begun because the ones before had not yet found ``target`` models.
+accepted, ``max_models`` have been trained or ``max_cell_evals`` forward
+evaluations are spent (a round cut short by that cap is judged as it
+stands); ``restarts`` counts the rounds begun because the ones before had
+not yet found ``target`` models.
 
 The reference sizes a round by its minibatch: batch min(n/2, cap) (cap 2 in
 Tables 2 and 3, 64 in Table 4; ``batch = 0`` with ``batch_cap``) and
@@ -27,7 +29,7 @@ import torch.nn.functional as F
 
 from zoo.evaluate import accepted, fit_and_loss
 from zoo.hookspecs import hookimpl
-from zoo.optimizer import Outcome
+from zoo.optimizer import UNCAPPED, Outcome
 from zoo.population import INITS
 from zoo.registry import Param, PluginSpec
 
@@ -41,18 +43,19 @@ ALGORITHMS = {
 class GradientBaseline:
     def __init__(self, algorithm="sgd", lr=0.001, momentum=0.0, weight_decay=0.0, epochs=30, batch=0,
                  init="uniform", radius=1.0, population=32, target=10, max_models=64, steer=True, batch_cap=2,
-                 population_budget=0):
+                 population_budget=0, max_cell_evals=0):
         if algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {list(ALGORITHMS)}, got {algorithm!r}")
         if init not in INITS:
             raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
         if (lr <= 0 or epochs < 1 or batch < 0 or population < 1 or target < 1 or max_models < 1 or batch_cap < 1
-                or population_budget < 0):
+                or population_budget < 0 or max_cell_evals < 0):
             raise ValueError("needs lr > 0, epochs >= 1, batch >= 0 (0: min(n/2, batch_cap)), batch_cap >= 1, "
-                             "population_budget >= 0 (0: use population), population, target and max_models >= 1")
+                             "population_budget >= 0 (0: use population), max_cell_evals >= 0 (0: no cap), population, target and max_models >= 1")
         self.__dict__.update(algorithm=algorithm, lr=lr, momentum=momentum, weight_decay=weight_decay, epochs=epochs,
                              batch=batch, init=init, radius=radius, population=population, target=target,
-                             max_models=max_models, steer=steer, batch_cap=batch_cap, population_budget=population_budget)
+                             max_models=max_models, steer=steer, batch_cap=batch_cap, population_budget=population_budget,
+                             max_cell_evals=max_cell_evals)
 
     def batch_size(self, n: int) -> int:
         """``batch = 0`` is the reference's min(n/2, batch_cap); anything above n is full-batch."""
@@ -65,7 +68,7 @@ class GradientBaseline:
     def run(self, problem, model, ctx) -> Outcome:
         gen, trained, found, counters = ctx.generator("init"), 0, [], {"steps": 0, "restarts": 0, "forward_evals": 0.0}
         n_found = 0
-        while n_found < self.target and trained < self.max_models:
+        while n_found < self.target and trained < self.max_models and not self.spent(counters):
             if trained:
                 counters["restarts"] += 1
             m = min(self.models_per_round(len(problem.y_train)), self.max_models - trained)
@@ -84,6 +87,10 @@ class GradientBaseline:
                 n_found += len(hits)
             ctx.progress(tested=trained, accepted=n_found)
         return _report(model, problem, found, trained, counters, ctx)
+
+    def spent(self, counters) -> bool:
+        """Whether the cell's cap on forward evaluations is reached."""
+        return bool(self.max_cell_evals) and counters["forward_evals"] >= self.max_cell_evals
 
     def judge(self, model, theta, problem, ctx):
         """Train accuracy, normalized train loss and acceptance of each trained model."""
@@ -118,7 +125,7 @@ class GradientBaseline:
                         snapshot[newly] = theta[newly]
                         frozen |= newly
                     ctx.trace(counters["forward_evals"], theta)
-                if self.steer and bool(frozen.all()):
+                if (self.steer and bool(frozen.all())) or self.spent(counters):
                     return theta.detach()
         return theta.detach()
 
@@ -153,13 +160,21 @@ COMMON = {
     "target": Param(10, "stop once this many models are accepted", budget=True),
     "max_models": Param(64, "stop once this many models were trained", budget=True),
     "steer": Param(True, "stop training a model once it fits (with a bin: once its loss is at or below the bin)"),
+    "max_cell_evals": Param(0, "cap on the cell's forward evaluations (models x samples / n, steering checks not counted); "
+                          "0: no cap", budget=True),
 }
+
+
+def spend_on_gradients(evals: int, params) -> dict:
+    """A bench's ``budget_evals`` is the cell's only cap: on forward evaluations, not on models trained."""
+    return {"max_cell_evals": evals, "max_models": UNCAPPED}
 
 
 def _spec(name, summary, **overrides):
     params = {**COMMON, **{k: replace(COMMON[k], default=v) for k, v in overrides.items()}}
     algorithm = "sgd" if name == "gd" else name
-    return PluginSpec(name, lambda **kw: GradientBaseline(algorithm=algorithm, **kw), params, summary)
+    return PluginSpec(name, lambda **kw: GradientBaseline(algorithm=algorithm, **kw), params, summary,
+                      eval_budget=spend_on_gradients)
 
 
 @hookimpl

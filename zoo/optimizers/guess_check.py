@@ -59,7 +59,8 @@ class GuessAndCheck:
         ctx.trace(result.tested, theta, final=True)  # no path to trace: the accepted guesses at their cost
         with torch.no_grad():  # the baseline's arithmetic, so every engine reports the same numbers
             train = fit_and_loss(model, theta, x, y) if len(theta) else None
-        return Outcome.of(model, problem, theta, {"tested": result.tested, "accepted": len(theta)}, ctx, train=train)
+        counters = {"tested": result.tested, "accepted": len(theta), "forward_evals": result.tested}  # a guess: one evaluation
+        return Outcome.of(model, problem, theta, counters, ctx, train=train)
 
 
 @hookimpl
@@ -80,5 +81,6 @@ def zoo_optimizers():
                                    choices=GENERATORS),
             },
             "Guess & Check: uniform random guesses until one fits (volume only)",
+            eval_budget=lambda evals, params: {"max_guesses": evals},  # one guess is one forward evaluation
         )
     ]

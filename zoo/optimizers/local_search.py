@@ -18,7 +18,8 @@ loss until the next check; ``check_every = 0`` does the same, and
 ``check_every = 1`` stops at the first step that fits. The goal is every
 sample fitted (and, with a loss bin, normalized loss at or below the bin's
 upper edge). A search also ends after ``max_steps`` steps, after
-``max_evals`` candidate evaluations (0: no cap), or when the step size falls
+``max_evals`` candidate evaluations (0: no cap), when the cell has spent
+``max_cell_evals`` over all its searches (0: no cap), or when the step size falls
 below ``min_step``; the last is a safeguard the reference lacks: there a
 search that can no longer improve halves its step forever.
 
@@ -37,7 +38,7 @@ import time
 import torch
 
 from zoo.evaluate import accepted, accuracy, fit_and_loss, normalized_loss
-from zoo.optimizer import Outcome
+from zoo.optimizer import UNCAPPED, Outcome
 from zoo.population import INITS
 from zoo.registry import Param
 
@@ -79,20 +80,21 @@ class LocalSearch:
     check_fraction = 100
 
     def __init__(self, budget, step=1.0, shrink=0.5, max_steps=80_000, population=0, max_evals=0, min_step=1e-8,
-                 target=1, max_runs=1, check_every=0, init="uniform", radius=1.0, objective="normalized"):
+                 target=1, max_runs=1, check_every=0, init="uniform", radius=1.0, objective="normalized", max_cell_evals=0):
         if init not in INITS:
             raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {list(OBJECTIVES)}, got {objective!r}")
         if step <= 0 or not 0 < shrink < 1 or radius <= 0 or min_step < 0:
             raise ValueError("needs step > 0, 0 < shrink < 1, radius > 0 and min_step >= 0")
-        if budget < 1 or max_steps < 1 or population < 0 or max_evals < 0 or check_every < 0:
-            raise ValueError("needs budget >= 1, max_steps >= 1, population >= 0 (0: reference rule), max_evals >= 0 (0: no cap) "
-                             "and check_every >= 0 (0: reference cadence)")
+        if budget < 1 or max_steps < 1 or population < 0 or max_evals < 0 or check_every < 0 or max_cell_evals < 0:
+            raise ValueError("needs budget >= 1, max_steps >= 1, population >= 0 (0: reference rule), max_evals and "
+                             "max_cell_evals >= 0 (0: no cap) and check_every >= 0 (0: reference cadence)")
         if target < 1 or max_runs < target:
             raise ValueError(f"needs target >= 1 and max_runs >= target, got target={target}, max_runs={max_runs}")
         self.budget, self.step, self.shrink, self.max_steps, self.population = budget, step, shrink, max_steps, population
         self.max_evals, self.min_step, self.target, self.max_runs = max_evals, min_step, target, max_runs
+        self.max_cell_evals = max_cell_evals
         self.check_every = check_every or max(1, max_steps // self.check_fraction)
         self.init, self.radius, self.objective = init, radius, objective
 
@@ -109,7 +111,8 @@ class LocalSearch:
         counters = {"tested": 0, "accepted": 0, "restarts": 0, "steps": 0, "rounds": 0, "forward_evals": 0,
                     "head_evals": 0, "shrinks": 0}
         fitted, unfitted_acc = [], []
-        while len(fitted) < self.target and counters["tested"] < self.max_runs:
+        while (len(fitted) < self.target and counters["tested"] < self.max_runs
+               and not (self.max_cell_evals and counters["forward_evals"] >= self.max_cell_evals)):
             if counters["tested"] > len(fitted):
                 counters["restarts"] += 1  # the last search did not fit: a fresh start
             point = self.search(problem, model, ctx, init_gen, move_gen, counters, start)
@@ -138,10 +141,11 @@ class LocalSearch:
         per_round, chunk = self.candidates_per_round(len(y)), max(1, SAMPLE_BUDGET // len(y))
         shared = SharedFeatures(model, x)
         ctx.trace(counters["forward_evals"] + evals, point)
+        cap = self.search_cap(counters)
         while (steps < self.max_steps and moves.step >= self.min_step
                and not (steps % self.check_every == 0 and reached(acc, norm_loss, ctx.loss_bin))
-               and (not self.max_evals or evals < self.max_evals)):
-            left = per_round if not self.max_evals else min(per_round, self.max_evals - evals)
+               and (not cap or evals < cap)):
+            left = per_round if not cap else min(per_round, cap - evals)
             best = None
             while left > 0:
                 candidates = moves.propose(point, min(left, chunk))
@@ -171,6 +175,13 @@ class LocalSearch:
         counters["head_evals"] += shared.head_evals
         counters["shrinks"] += moves.shrinks
         return point
+
+    def search_cap(self, counters) -> int:
+        """Candidate evaluations the next search may spend: its own cap and what is left of the cell's (0: none)."""
+        if not self.max_cell_evals:
+            return self.max_evals
+        left = max(1, self.max_cell_evals - counters["forward_evals"])
+        return min(self.max_evals, left) if self.max_evals else left
 
     def score(self, model, logits, theta, y) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Train accuracy, objective (what the search minimizes) and normalized loss of each model."""
@@ -225,6 +236,8 @@ COMMON = {
     "max_steps": Param(80_000, "cap on the moves of one search", budget=True),
     "population": Param(0, "candidates per round; 0: the reference's budget // n - 1"),
     "max_evals": Param(0, "cap on the candidate evaluations of one search; 0: no cap", budget=True),
+    "max_cell_evals": Param(0, "cap on the candidate evaluations of all the cell's searches together; 0: no cap",
+                            budget=True),
     "min_step": Param(1e-8, "stop a search when the step falls below this"),
     "target": Param(1, "searches that must fit (100% train accuracy, in the bin) per cell; only those are reported",
                     budget=True),
@@ -239,3 +252,8 @@ COMMON = {
                        choices=OBJECTIVES),
 }
 BUDGET_HELP = "the reference's models x samples per round; sets the candidates per round when population = 0"
+
+
+def spend_on_searches(evals: int, params) -> dict:
+    """A bench's ``budget_evals`` is the cell's only cap: on candidate evaluations, not on searches started."""
+    return {"max_cell_evals": evals, "max_runs": UNCAPPED}

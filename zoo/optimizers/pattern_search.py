@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 
 from zoo.hookspecs import hookimpl
-from zoo.optimizers.local_search import BUDGET_HELP, COMMON, LocalSearch, Moves
+from zoo.optimizers.local_search import BUDGET_HELP, COMMON, LocalSearch, Moves, spend_on_searches
 from zoo.registry import Param, PluginSpec
 
 
@@ -65,5 +65,6 @@ def zoo_optimizers():
             PatternSearch,
             {"budget": Param(10_000, BUDGET_HELP), **COMMON},
             "pattern search: best of a population of +-step coordinate moves; step halves after a full pass without gain",
+            eval_budget=spend_on_searches,
         )
     ]

@@ -158,7 +158,7 @@ def _poisoned_spec(name, summary, inner: PluginSpec, own: dict, build_inner=None
     params = {key: inner.param(key) for key in inner.params}
     params.update(extra or {})
     params.update({key: replace(params[key], default=value) for key, value in overrides.items()})
-    return PluginSpec(name, build, {**params, **own}, summary)
+    return PluginSpec(name, build, {**params, **own}, summary, eval_budget=inner.eval_budget)
 
 
 @hookimpl

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from zoo.hookspecs import hookimpl
-from zoo.optimizers.local_search import BUDGET_HELP, COMMON, LocalSearch, Moves
+from zoo.optimizers.local_search import BUDGET_HELP, COMMON, LocalSearch, Moves, spend_on_searches
 from zoo.registry import Param, PluginSpec
 
 
@@ -60,5 +60,6 @@ def zoo_optimizers():
             {"budget": Param(200_000, BUDGET_HELP), **COMMON,
              "patience": Param(100, "rounds without improvement before the step shrinks")},
             "random greedy search: best of a population of Gaussian perturbations; r halves after `patience` failed rounds",
+            eval_budget=spend_on_searches,
         )
     ]

@@ -118,3 +118,23 @@ def test_readme_shows_the_comparison_manifest_and_it_is_valid(registry):
     labels = {cell.label for cell in loaded.cells}
     assert {"G&C", "PS", "SGD", "CMA-ES", "(1+1)-ES", "DE", "random search"} == labels
     assert len(loaded.cells) == 7 * 2 * 2
+
+
+def test_a_bench_budget_is_shared_among_the_searches(tmp_path):
+    """``budget_evals`` gives each of the cell's ``target`` searches an equal share; the cell never spends more."""
+    from zoo.testing import run_manifest
+
+    text = """
+[[bench]]
+name = "b"
+budget_evals = 900
+task = { name = "kink" }
+model = { name = "mlp", hidden = 8 }
+optimizers = [ { name = "ng_oneplusone", target = 4, population = 8 }, { name = "guess_check", target = 2 } ]
+matrix = { n = [8] }
+"""
+    result = run_manifest(text, directory=tmp_path, entry_points=True)  # the installed package's entry point
+    ng = result.records_of("ng_oneplusone")[0]
+    assert ng["spec"]["optimizer"]["params"]["budget"] == 225
+    assert ng["metrics"]["counters"]["forward_evals"] <= 900
+    assert result.records_of("guess_check")[0]["spec"]["optimizer"]["params"]["max_guesses"] == 900

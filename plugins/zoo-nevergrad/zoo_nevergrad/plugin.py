@@ -20,13 +20,19 @@ NAMED = (
 )
 
 
+def spend(evals, params):
+    """A bench's ``budget_evals`` shared among the cell's ``target`` independent searches."""
+    return {"budget": max(1, evals // params["target"])}
+
+
 def _fixed(algorithm):
     return lambda **params: NevergradSearch(algorithm=algorithm, **params)
 
 
 @hookimpl
 def zoo_optimizers():
-    specs = [PluginSpec(name, _fixed(algorithm), COMMON, f"nevergrad {algorithm}: {summary}") for name, algorithm, summary in NAMED]
+    specs = [PluginSpec(name, _fixed(algorithm), COMMON, f"nevergrad {algorithm}: {summary}", eval_budget=spend)
+             for name, algorithm, summary in NAMED]
     specs.append(PluginSpec("ng", NevergradSearch, {"algorithm": Param("OnePlusOne", "a name in nevergrad.optimizers.registry"), **COMMON},
-                            "any optimizer of nevergrad.optimizers.registry, by name"))
+                            "any optimizer of nevergrad.optimizers.registry, by name", eval_budget=spend))
     return specs
