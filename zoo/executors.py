@@ -9,10 +9,7 @@ interruption, wherever they ran.
 
 from __future__ import annotations
 
-import signal
 from typing import Callable, Iterable, Iterator
-
-from zoo.errors import ZooError
 
 
 class LocalExecutor:
@@ -37,35 +34,24 @@ class RayExecutor:
     ``work`` is shipped to the workers without its live progress callback, and
     each worker builds its registry from the packages installed there, so
     every plugin a manifest names must be installed on every node. Each cell
-    takes ``cpus`` cores (and one GPU when the device is CUDA).
+    takes ``cpus`` cores (and one GPU when the device is CUDA). A cell whose
+    worker or node dies is run again, up to ``retries`` times (Ray reruns it;
+    a cell that raises is not rerun), then reported failed with the cause.
+    Only this process writes the store, so a rerun cell is stored once.
     """
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, cpus: int = 1):
-        try:
-            import ray
-        except ImportError:
-            raise ZooError("--executor ray needs Ray: pip install 'zoo[distributed]'") from None
-        self.ray, self.cpus = ray, cpus
-        if ray.is_initialized():
-            return
-        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:  # connect before any cell starts, so a bad address is a message, not a failed run
-            ray.init(address=address, include_dashboard=False, log_to_driver=False)
-        except Exception as error:
-            raise ZooError(f"--ray-address {address}: cannot start or join a Ray cluster ({error}); "
-                           "give the head's address (e.g. ray://head:10001) or leave it out for a local one") from None
-        finally:
-            for sig, handler in handlers.items():  # Ray's own would abort the process: keep the runner's clean stop
-                if handler is not None:
-                    signal.signal(sig, handler)
+    def __init__(self, address: str | None = None, cpus: int = 1, retries: int = 3):
+        from zoo import cluster
+
+        self.ray, self.cpus, self.retries = cluster.connect(address), cpus, retries
 
     def map(self, cells: Iterable, work, started: Callable = lambda cell: None) -> Iterator[tuple]:
         """``work`` is a :class:`zoo.runner.CellWork`: its shippable copy goes to the workers."""
         ray = self.ray
         gpus = 1 if work.device.startswith("cuda") else 0
-        remote = ray.remote(num_cpus=self.cpus, num_gpus=gpus, max_retries=0)(_call)
+        remote = ray.remote(num_cpus=self.cpus, num_gpus=gpus, max_retries=self.retries)(_call)
         shipped = work.shippable()
         futures = {}
         for cell in cells:
@@ -80,6 +66,8 @@ class RayExecutor:
                 yield futures[ref], ray.get(ref)
             except ray.exceptions.RayTaskError as error:  # the cell raised on its worker
                 yield futures[ref], error.cause if isinstance(error.cause, Exception) else error
+            except ray.exceptions.RayError as error:  # its worker or node died once more than the retries allow
+                yield futures[ref], error
 
 
 def _call(work, cell):

@@ -27,6 +27,7 @@ from zoo.guessing.stream import ParameterStream
 class SearchResult:
     theta: torch.Tensor  # [K, P] accepted guesses, in stream order
     tested: int
+    indices: list[int]  # each accepted guess's index in the stream
 
 
 @contextmanager
@@ -60,35 +61,41 @@ class ChunkJudge:
 
 
 def search(stream: ParameterStream, judge, *, target: int, max_guesses: int, chunk: int, workers: int = 1,
-           progress=lambda **counters: None) -> SearchResult:
-    """The first ``target`` guesses of ``stream`` that ``judge`` accepts, among the first ``max_guesses``."""
+           progress=lambda **counters: None, first: int = 0) -> SearchResult:
+    """The first ``target`` guesses of ``stream`` that ``judge`` accepts, among guesses ``first .. max_guesses - 1``.
+
+    ``first`` (a multiple of ``chunk``) starts the walk further on: a shard of the stream
+    (:mod:`zoo.guessing.shards`); ``tested`` is then the index the walk stopped at.
+    """
     chunk = -(-chunk // stream.block) * stream.block
+    if first % chunk:
+        raise ValueError(f"a search starts at a multiple of its chunk ({chunk} guesses), not at {first}")
     work = ChunkJudge(stream, judge, chunk, max_guesses)
-    chunks = -(-max_guesses // chunk)
-    found, n_found, tested, began = [], 0, 0, time.perf_counter()
+    chunks = range(first // chunk, -(-max_guesses // chunk))
+    found, indices, n_found, tested, began = [], [], 0, first, time.perf_counter()
 
     def take(verdict) -> bool:
         nonlocal n_found, tested
         start, count, hits, theta = verdict
         need = target - n_found
+        found.append(theta[:need])
+        indices.extend(start + int(hit) for hit in hits[:need])
         if len(hits) >= need:
-            found.append(theta[:need])
             n_found, tested = target, start + int(hits[need - 1]) + 1
         else:
-            found.append(theta)
             n_found, tested = n_found + len(hits), start + count
-        progress(tested=tested, accepted=n_found, rate=tested / max(time.perf_counter() - began, 1e-9))
+        progress(tested=tested, accepted=n_found, rate=(tested - first) / max(time.perf_counter() - began, 1e-9))
         return n_found >= target
 
     if workers <= 1:
-        for k in range(chunks):
+        for k in chunks:
             if take(work(k)):
                 break
     else:
         with torch_threads(1), ThreadPoolExecutor(workers) as pool:
-            pending, k = deque(), 0
-            while pending or k < chunks:
-                while k < chunks and len(pending) < 2 * workers:
+            pending, k = deque(), chunks.start
+            while pending or k < chunks.stop:
+                while k < chunks.stop and len(pending) < 2 * workers:
                     pending.append(pool.submit(work, k))
                     k += 1
                 if take(pending.popleft().result()):
@@ -96,4 +103,4 @@ def search(stream: ParameterStream, judge, *, target: int, max_guesses: int, chu
                         future.cancel()
                     break
     theta = torch.cat(found) if found else torch.empty(0, stream.num_params, device=stream.device)
-    return SearchResult(theta, tested)
+    return SearchResult(theta, tested, indices)

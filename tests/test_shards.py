@@ -1,0 +1,148 @@
+"""Sharded Guess & Check gives exactly the unsharded cell, whatever the shards, their size and their failures."""
+
+from __future__ import annotations
+
+from concurrent.futures import CancelledError
+from dataclasses import replace
+
+import pytest
+import torch
+
+from zoo.guessing.engines import make_judge
+from zoo.guessing.places import Cancelled, ThreadPlace
+from zoo.guessing.search import search
+from zoo.guessing.shards import ShardFailed, ShardSpec, sharded_search
+from zoo.guessing.stream import ParameterStream
+from zoo.metrics import cell_metrics
+from zoo.models.lenet import LeNet
+from zoo.optimizer import Context
+from zoo.registry import default_registry
+from zoo.tasks.mnist import MNIST
+from zoo.trajectory import Trajectory
+
+LOSS_BIN = (0.5, 0.6)
+
+
+@pytest.fixture(scope="module")
+def cell(shared_data):
+    from zoo import data
+
+    data.set_data_root(shared_data)
+    problem = MNIST(source="folder").sample(4, 0)
+    data.set_data_root(None)
+    problem = replace(problem, x_test=problem.x_test[:300], y_test=problem.y_test[:300])  # a cell's test set, cut short
+    return problem, LeNet(problem.input_shape, problem.num_classes, width=0.5)
+
+
+def run_cell(problem, model, name, **params):
+    """The cell's stored metrics (all but its timing) and its models' parameters."""
+    spec = default_registry().get("optimizer", name)
+    trajectory = Trajectory(problem, model)
+    ctx = Context(seed=5, loss_bin=LOSS_BIN, keep_params=True, trajectory=trajectory)
+    outcome = spec.build(**spec.resolve(params)).run(problem, model, ctx)
+    metrics = cell_metrics(outcome, 1.0)
+    metrics["trajectory"] = {k: v for k, v in trajectory.as_dict().items() if k != "seconds"}
+    return metrics, outcome.params
+
+
+CELLS = {
+    "guess_check": dict(target=5, max_guesses=200_000, batch=32),
+    "unfilled": dict(target=50, max_guesses=1_500, batch=32),  # the budget runs out: tested is max_guesses
+    "poisoned_guess_check": dict(target=3, max_guesses=400_000, batch=32, poison=2),
+}
+
+
+@pytest.mark.parametrize("which", CELLS)
+def test_a_sharded_cell_equals_the_unsharded_cell(cell, which):
+    problem, model = cell
+    name = "guess_check" if which == "unfilled" else which
+    expected, theta = run_cell(problem, model, name, **CELLS[which])
+    assert expected["models"] >= 3 or which == "unfilled"
+    for shards in (1, 2, 3):
+        for size in (0, 64, 320):  # 64 and 320 guesses: the accepted guesses fall in many ranges
+            got, got_theta = run_cell(problem, model, name, **CELLS[which], shards=shards, shard_size=size)
+            assert got == expected, (shards, size)
+            assert torch.equal(got_theta, theta), (shards, size)
+    assert expected["counters"]["tested"] > 4 * 64
+
+
+class FlakyPlace(ThreadPlace):
+    """Threads whose ranges fail: the first ``failures`` attempts of every second range, after doing their work."""
+
+    def __init__(self, spec, parallel, failures):
+        super().__init__(spec, parallel)
+        self.failures, self.attempts = failures, {}
+
+    def _run(self, first, stop):
+        result = super()._run(first, stop)
+        attempt = self.attempts[first] = self.attempts.get(first, 0) + 1
+        if (first // (stop - first)) % 2 and attempt <= self.failures:
+            raise ConnectionResetError(f"worker lost during guesses {first}..{stop - 1}")
+        return result
+
+
+def spec_and_reference(problem, model, target, max_guesses):
+    chunk = 32
+    spec = ShardSpec(f"test-{target}-{max_guesses}", model, problem.x_train, problem.y_train, LOSS_BIN, "fast", 1.0, 5,
+                     "philox", "cpu", target, chunk)
+    stream = ParameterStream(model.num_params, 1.0, 5)
+    expected = search(stream, make_judge("fast", model, problem.x_train, problem.y_train, LOSS_BIN), target=target,
+                      max_guesses=max_guesses, chunk=chunk)
+    return spec, expected
+
+
+def test_ranges_that_fail_are_judged_again_to_the_same_result(cell):
+    problem, model = cell
+    spec, expected = spec_and_reference(problem, model, 5, 20_000)
+    for parallel, failures in ((1, 1), (3, 2)):
+        place = FlakyPlace(spec, parallel, failures)
+        try:
+            got = sharded_search(spec, place, max_guesses=20_000, size=64, parallel=parallel, retries=2)
+        finally:
+            place.close()
+        assert got.tested == expected.tested and got.indices == expected.indices
+        assert torch.equal(got.theta, expected.theta)
+        assert max(place.attempts.values()) == failures + 1  # some ranges really failed and ran again
+
+
+def test_a_range_that_keeps_failing_fails_the_search_with_its_cause(cell):
+    problem, model = cell
+    spec, _ = spec_and_reference(problem, model, 5, 20_000)
+    place = FlakyPlace(spec, 2, failures=3)
+    with pytest.raises(ShardFailed, match=r"guesses 64\.\.127 failed 3 times \(ConnectionResetError: worker lost"):
+        try:
+            sharded_search(spec, place, max_guesses=20_000, size=64, parallel=2, retries=2)
+        finally:
+            place.close()
+
+
+def test_outstanding_ranges_stop_once_the_target_is_certain(cell):
+    problem, model = cell
+    spec, expected = spec_and_reference(problem, model, 5, 10**9)
+    place, submitted, seen = ThreadPlace(spec, 3), [], []
+    submit = place.submit
+
+    def recording(first, stop):
+        future = submit(first, stop)
+        submitted.append((first, future))
+        return future
+
+    place.submit = recording
+    try:
+        got = sharded_search(spec, place, max_guesses=10**9, size=1 << 20, parallel=3, retries=0,
+                             progress=lambda **counters: seen.append(counters))
+    finally:
+        place.close()
+    assert got.tested == expected.tested and got.indices == expected.indices
+    assert [first for first, _ in submitted] == [0, 1 << 20, 2 << 20]  # range 0 held the target: nothing more was sent
+    for _, future in submitted[1:]:  # a million guesses each: stopped after a chunk, or never started
+        with pytest.raises((Cancelled, CancelledError)):
+            future.result()
+    assert seen[-1]["accepted"] == 5 and seen[-1]["tested"] >= got.tested and seen[-1]["rate"] > 0
+
+
+def test_bad_shard_settings_are_refused(cell):
+    spec = default_registry().get("optimizer", "guess_check")
+    for bad in (dict(shards=-1), dict(shard_size=-5), dict(retries=-1), dict(shard_on="mars")):
+        with pytest.raises(ValueError, match="shard|retries"):
+            spec.build(**spec.resolve(bad))
