@@ -16,6 +16,7 @@ from rich.console import Console
 from test_shards import CELLS, cell, run_cell  # noqa: F401  (cell: the fixture)
 from zoo import manifest as manifests
 from zoo import runner
+from zoo.cluster import local_cluster
 from zoo.executors import RayExecutor
 from zoo.registry import default_registry
 from zoo.store import Store
@@ -27,13 +28,8 @@ from ray.cluster_utils import Cluster  # noqa: E402
 @pytest.fixture(scope="module")
 def cluster():
     """A head and a second node, one CPU each; this process is the driver."""
-    nodes = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    nodes.add_node(num_cpus=1)
-    nodes.wait_for_nodes()
-    ray.init(address=nodes.address, include_dashboard=False, log_to_driver=False)
-    yield nodes
-    ray.shutdown()
-    nodes.shutdown()
+    with local_cluster(2, cpus=1) as nodes:
+        yield nodes
 
 
 def raylets(nodes: Cluster) -> set[int]:

@@ -20,6 +20,8 @@ from zoo.registry import default_registry
 from zoo.tasks.mnist import MNIST
 from zoo.trajectory import Trajectory
 
+from conftest import REPO, run_zoo
+
 LOSS_BIN = (0.5, 0.6)
 
 
@@ -146,3 +148,12 @@ def test_bad_shard_settings_are_refused(cell):
     for bad in (dict(shards=-1), dict(shard_size=-5), dict(retries=-1), dict(shard_on="mars")):
         with pytest.raises(ValueError, match="shard|retries"):
             spec.build(**spec.resolve(bad))
+
+
+def test_bad_cluster_options_are_one_line_messages(tmp_path):
+    for args, named in ((["speed", "--shards", "--workers", "1"], "--workers"),
+                        (["bench", str(REPO / "benchmarks.toml"), "--executor", "ray", "--retries", "-1",
+                          "--store", str(tmp_path / "s.sqlite")], "--retries")):
+        out = run_zoo(*args)
+        assert out.returncode == 2 and named in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert not (tmp_path / "s.sqlite").exists()

@@ -9,6 +9,7 @@ put back: an interrupted run still stops between commits.
 from __future__ import annotations
 
 import signal
+from contextlib import contextmanager
 
 from zoo.errors import ZooError
 
@@ -35,3 +36,26 @@ def connect(address: str | None):
                 except ValueError:  # not the main thread: Ray could not have installed its own either
                     pass
     return ray
+
+
+@contextmanager
+def local_cluster(nodes: int, cpus: int = 1):
+    """A Ray cluster of ``nodes`` nodes of ``cpus`` cores on this machine, this process its driver (``zoo speed --shards``)."""
+    try:
+        import ray
+        from ray.cluster_utils import Cluster
+    except ImportError:
+        raise ZooError("a local Ray cluster needs Ray: pip install 'zoo[distributed]'") from None
+
+    if ray.is_initialized():
+        raise ZooError("a Ray connection is already open in this process; a local cluster needs its own")
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": cpus, "include_dashboard": False})
+    try:
+        for _ in range(nodes - 1):
+            cluster.add_node(num_cpus=cpus)
+        cluster.wait_for_nodes()
+        connect(cluster.address)
+        yield cluster
+    finally:
+        ray.shutdown()
+        cluster.shutdown()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.markup import escape
 
 from zoo import manifest as manifests
-from zoo import reports, runner, staleness
+from zoo import cluster, reports, runner, staleness
 from zoo.commands.common import add_format, stderr_console, stdout_console, warn_load_errors, warn_stale
 from zoo.errors import ZooError
 from zoo.executors import EXECUTORS, LocalExecutor, RayExecutor
@@ -34,8 +34,12 @@ def register(sub) -> None:
                    help="local: one cell after another in this process (default); ray: cells as Ray tasks, "
                         "in parallel on this machine or a cluster (pip install 'zoo[distributed]')")
     p.add_argument("--ray-address", metavar="ADDR",
-                   help="with --executor ray: the cluster to join (e.g. ray://head:10001); default: start a local one")
+                   help="the Ray cluster to join (e.g. ray://head:10001) for --executor ray and for Guess & Check shards "
+                        "with shard_on = \"ray\"; default: RAY_ADDRESS, else start a local one (docs/cluster.md)")
     p.add_argument("--cpus-per-cell", type=int, default=1, metavar="N", help="with --executor ray: cores per cell (default 1)")
+    p.add_argument("--retries", type=int, default=3, metavar="N",
+                   help="with --executor ray: times a cell whose worker or node died is run again before it is "
+                        "reported failed (default 3)")
     add_format(p)
     p.set_defaults(handler=main)
 
@@ -51,8 +55,12 @@ def main(args) -> int:
     if args.executor == "ray":
         if args.cpus_per_cell < 1:
             raise ZooError(f"--cpus-per-cell must be at least 1, got {args.cpus_per_cell}")
-        executor = RayExecutor(args.ray_address, args.cpus_per_cell)
+        if args.retries < 0:
+            raise ZooError(f"--retries must be at least 0, got {args.retries}")
+        executor = RayExecutor(args.ray_address, args.cpus_per_cell, args.retries)
     else:
+        if args.ray_address:  # cells run here; their shards join the cluster
+            cluster.connect(args.ray_address)
         executor = LocalExecutor()
     store = Store(manifest.store)
     try:

@@ -2,7 +2,9 @@
 
 ``zoo speed --load`` instead times cells of the default suite on idle cores
 and beside two busy-looping processes, alternating, and prints the ratio
-(:mod:`zoo.contention`).
+(:mod:`zoo.contention`). ``zoo speed --shards`` measures a sharded search on
+a local Ray cluster of one-core nodes: one worker, then all of them,
+alternating, and their ratio.
 
 Both engines search the same parameter stream of LeNet guesses on the same
 two-class MNIST training set with the same acceptance rule (100% train
@@ -20,12 +22,13 @@ import statistics
 import torch
 from rich.table import Table
 
+from zoo.cluster import local_cluster
 from zoo.commands.common import stdout_console
 from zoo.contention import DEFAULT_SUITE_OPTIMIZERS, contention, default_suite_cell, fair_share_ratio
 from zoo.data import set_data_root
 from zoo.errors import ZooError
 from zoo.guessing import native
-from zoo.guessing.throughput import Throughput
+from zoo.guessing.throughput import ShardedThroughput, Throughput
 from zoo.models.lenet import LeNet
 from zoo.registry import default_registry
 from zoo.tasks.mnist import MNIST
@@ -50,6 +53,10 @@ def register(sub) -> None:
     p.add_argument("--load", action="store_true",
                    help="instead: the default suite's SGD and G&C cells (n = 2, bin (0.50, 0.55], seed 0) idle and beside "
                         "two busy-looping processes, and the ratio of their times")
+    p.add_argument("--shards", action="store_true",
+                   help="instead: guesses/s of a sharded search (fast engine, the first --n) on a local Ray cluster of "
+                        "--workers one-core nodes, with one range at a time and with one per worker, and their ratio")
+    p.add_argument("--workers", type=int, default=2, help="with --shards: nodes of one core each (default 2)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(handler=main)
 
@@ -84,6 +91,10 @@ def main(args) -> int:
         set_data_root(args.data_root)
     if args.load:
         return under_load(args)
+    if args.shards:
+        if args.workers < 2:
+            raise ZooError(f"--workers must be at least 2 (one worker is the baseline), got {args.workers}")
+        return across_workers(args)
     results = [measure(n, args) for n in args.n]
     if args.format == "json":
         print(json.dumps({"width": args.width, "bin": list(args.bin), "device": args.device, "threads": torch.get_num_threads(),
@@ -139,4 +150,39 @@ def under_load(args) -> int:
     fair = fair_share_ratio(torch.get_num_threads(), os.cpu_count() or 1, BUSY)
     console.print(f"best of {args.rounds} alternating rounds each; other jobs on the machine load both columns alike. "
                   f"A cell that got its fair share of the cores, and no less, would take about {fair:.1f}x as long.")
+    return 0
+
+
+def across_workers(args) -> int:
+    """One worker, then ``--workers`` of them, alternating, on a local cluster of one-core nodes; the best round counts."""
+    problem = MNIST().sample(args.n[0], args.seed)
+    model = LeNet(problem.input_shape, problem.num_classes, width=args.width)
+    with local_cluster(args.workers, cpus=1):
+        measure = ShardedThroughput(model, problem, tuple(args.bin), args.seed)
+        single = measure.rate(1 << 14, 1)  # warm-up: the workers start, import zoo and build their judges
+        measure.rate(1 << 14, args.workers)
+        guesses = max(1 << 14, int(single * args.seconds))
+        rounds = {1: [], args.workers: []}
+        for _ in range(args.rounds):
+            for parallel in rounds:  # both see the same load on a shared machine
+                rounds[parallel].append(measure.rate(guesses * parallel, parallel))
+    best = {parallel: max(values) for parallel, values in rounds.items()}
+    ratio = best[args.workers] / best[1]
+    if args.format == "json":
+        print(json.dumps({"n": args.n[0], "width": args.width, "bin": list(args.bin), "workers": args.workers,
+                          "best": {str(k): v for k, v in best.items()}, "ratio": ratio,
+                          "rounds": {str(k): v for k, v in rounds.items()}}, indent=2))
+        return 0
+    table = Table(title=f"Sharded Guess & Check guesses/s on a local Ray cluster of {args.workers} one-core nodes: "
+                        f"LeNet width {args.width}, two-class MNIST n = {args.n[0]}, bin ({args.bin[0]}, {args.bin[1]}], "
+                        f"fast engine, {os.cpu_count()} cores", title_justify="left")
+    for column in ("workers", "guesses/s (best)", "every round", f"{args.workers} workers / 1"):
+        table.add_column(column, justify="right")
+    for parallel, values in rounds.items():
+        table.add_row(str(parallel), f"{best[parallel]:,.0f}", " ".join(f"{v:,.0f}" for v in values),
+                      f"{ratio:.2f}x" if parallel == args.workers else "")
+    console = stdout_console()
+    console.print(table)
+    console.print(f"best of {args.rounds} alternating rounds each, four ranges per worker; other jobs on the machine "
+                  "slow both columns alike.")
     return 0

@@ -2,7 +2,8 @@
 
 A measurement runs the real search loop (drawing, judging, bookkeeping) over a
 fixed number of guesses with a target it cannot reach, after a warm-up that
-lets oneDNN compile its kernels for the shapes in use.
+lets oneDNN compile its kernels for the shapes in use. :class:`ShardedThroughput`
+does the same for a sharded search on Ray workers, with 1 or more ranges at once.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from zoo.guessing.places import RayPlace
 from zoo.guessing.search import search
+from zoo.guessing.shards import ShardSpec, sharded_search
 from zoo.guessing.stream import ParameterStream
 from zoo.guessing.engines import default_chunk, default_workers, make_judge
 
@@ -43,3 +46,23 @@ class Throughput:
         while time.perf_counter() - began < seconds:
             rate = self.run(2 * self.workers * self.chunk).per_second
         return rate
+
+
+class ShardedThroughput:
+    """A sharded search on Ray workers (the driver connected): ``rate(guesses, parallel)`` in guesses per second.
+
+    Each measurement cuts ``guesses`` into ``4 * parallel`` ranges, so that
+    every worker gets the same share.
+    """
+
+    def __init__(self, model, problem, loss_bin=None, seed: int = 0):
+        chunk = default_chunk("fast", model.num_params)
+        self.spec = ShardSpec(f"throughput-{seed}", model, problem.x_train, problem.y_train, loss_bin, "fast", 1.0, seed,
+                              "philox", "cpu", 2**62, chunk)
+        self.place = RayPlace(self.spec)
+
+    def rate(self, guesses: int, parallel: int) -> float:
+        size = -(-guesses // (4 * parallel * self.spec.chunk)) * self.spec.chunk
+        began = time.perf_counter()
+        sharded_search(self.spec, self.place, max_guesses=4 * parallel * size, size=size, parallel=parallel, retries=0)
+        return 4 * parallel * size / (time.perf_counter() - began)
