@@ -157,3 +157,37 @@ def test_bad_cluster_options_are_one_line_messages(tmp_path):
         out = run_zoo(*args)
         assert out.returncode == 2 and named in out.stderr and "Traceback" not in out.stderr, out.stderr
     assert not (tmp_path / "s.sqlite").exists()
+
+
+SHARDED_MANIFEST = """
+[suite]
+name = "shards"
+data_root = "{data}"
+keep_params = true
+
+[[bench]]
+name = "mnist"
+task = {{ name = "mnist", classes = "pair", source = "folder" }}
+model = {{ name = "lenet", width = 0.5 }}
+optimizers = [ {{ name = "guess_check", target = 4, max_guesses = 50000, batch = 32, shard_size = 96 }} ]
+matrix = {{ n = [4], bins = [0.5, 0.6], seeds = [3], "optimizer.shards" = [0, 2, 3] }}
+"""
+
+
+def test_cells_that_differ_only_in_shards_draw_the_same_stream_and_store_the_same_results(tmp_path, shared_data):
+    from zoo.api import run_manifest
+
+    run = run_manifest(SHARDED_MANIFEST.format(data=shared_data), directory=tmp_path)
+    assert run.summary["done"] == 3 and run.summary["failed"] == 0
+    cells = {cell.optimizer.params["shards"]: cell for cell in (c["cell"] for c in run.hook_calls("zoo_cell_start"))}
+    assert len({cell.id for cell in cells.values()}) == 3 and len({cell.rng_seed for cell in cells.values()}) == 1
+    timing = ("wall_time", "throughput")
+    stored = {}
+    for record in run.records:
+        metrics = {k: v for k, v in record["metrics"].items() if k not in timing}
+        metrics["trajectory"] = {k: v for k, v in metrics["trajectory"].items() if k != "seconds"}
+        stored[record["id"]] = metrics
+    expected = stored[cells[0].id]
+    assert expected["models"] == 4
+    for shards in (2, 3):
+        assert stored[cells[shards].id] == expected, shards

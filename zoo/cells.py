@@ -16,7 +16,7 @@ class Component:
     name: str
     params: dict = field(default_factory=dict)
     label: str = ""
-    budgets: frozenset = frozenset()  # the plugin's budget keys (zoo.registry.Param.budget)
+    budgets: frozenset = frozenset()  # keys the random streams do not derive from (zoo.registry.PluginSpec.outside_streams)
 
     def canonical(self) -> dict:
         return {"name": self.name, "params": self.params, **({"label": self.label} if self.label else {})}

@@ -33,7 +33,7 @@ def default_suite_cell(optimizer: str, registry: Registry) -> Cell:
 
     def component(kind, name, given, label=""):
         spec = registry.get(kind, name)
-        return Component(name, spec.resolve(given), label, spec.budgets)
+        return Component(name, spec.resolve(given), label, spec.outside_streams)
 
     return Cell(suite="default", bench="mnist-2class", report="bins",
                 task=component("task", "mnist", {"classes": "pair"}),

@@ -498,7 +498,7 @@ class _Expander(_Checker):
     @staticmethod
     def resolve(entry, overrides) -> Component:
         spec, params, label = entry
-        return Component(spec.name, spec.resolve({**params, **overrides}), label, spec.budgets)
+        return Component(spec.name, spec.resolve({**params, **overrides}), label, spec.outside_streams)
 
     def check_build(self, task_c, model_c, sizes, key) -> dict:
         """Build the task and the model once so that bad combinations fail before anything runs; the task's provenance."""

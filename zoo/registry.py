@@ -53,7 +53,9 @@ class Param:
     it, and the manifest check enforces it. ``budget`` marks a budget, target
     or step cap: the cell's random streams do not derive from it, so raising
     it continues the same experiment (and its stored progress) instead of
-    starting another.
+    starting another. ``placement`` marks a setting that says only where and
+    how the work is spread (shards, workers): results do not depend on it,
+    so the random streams do not derive from it either.
     """
 
     default: Any = UNSET
@@ -61,6 +63,7 @@ class Param:
     types: tuple | None = None
     choices: tuple | None = None
     budget: bool = False
+    placement: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,10 +96,11 @@ class PluginSpec:
     help: Mapping[str, str] = field(default_factory=dict)
     budgets: frozenset = frozenset()  # budget keys (see Param.budget)
     eval_budget: Callable[[int, Mapping[str, Any]], dict] | None = None
+    placements: frozenset = frozenset()  # placement keys (see Param.placement)
 
     def __post_init__(self):
         params, helps, types, choices = {}, dict(self.help), dict(self.types), dict(self.choices)
-        budgets = set(self.budgets)
+        budgets, placements = set(self.budgets), set(self.placements)
         for key, value in self.params.items():
             if not isinstance(value, Param):
                 params[key] = value
@@ -106,21 +110,29 @@ class PluginSpec:
             params[key] = value.default
             if value.budget:
                 budgets.add(key)
+            if value.placement:
+                placements.add(key)
             for target, given in ((helps, value.help), (types, value.types), (choices, value.choices)):
                 if given:
                     target[key] = tuple(given) if isinstance(given, (list, tuple)) else given
-        for what, table in (("help", helps), ("types", types), ("choices", choices), ("budgets", budgets)):
+        for what, table in (("help", helps), ("types", types), ("choices", choices), ("budgets", budgets),
+                            ("placements", placements)):
             unknown = sorted(set(table) - set(params))
             if unknown:
                 raise TypeError(f"{self.name!r}: {what} names parameters it does not have: {', '.join(unknown)}")
         for key, value in (("params", params), ("help", helps), ("types", types), ("choices", choices),
-                           ("budgets", frozenset(budgets))):
+                           ("budgets", frozenset(budgets)), ("placements", frozenset(placements))):
             object.__setattr__(self, key, value)
 
     def param(self, key: str) -> Param:
         """Everything declared about one parameter."""
         return Param(self.params[key], self.help.get(key, ""), self.types.get(key), self.choices.get(key),
-                     key in self.budgets)
+                     key in self.budgets, key in self.placements)
+
+    @property
+    def outside_streams(self) -> frozenset:
+        """The keys a cell's random streams do not derive from: budgets and placements."""
+        return self.budgets | self.placements
 
     def type_name(self, key: str) -> str:
         """The parameter's accepted type in words: ``int``, ``float``, ``str or list``, ``any``..."""

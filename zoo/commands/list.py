@@ -46,6 +46,8 @@ def main(args) -> int:
                     line += Text(f" (one of {', '.join(toml_value(c) for c in spec.choices[key])})", style="dim")
                 if key in spec.budgets:
                     line += Text(" (budget: raising it continues the same experiment)", style="dim")
+                if key in spec.placements:
+                    line += Text(" (placement: the results do not change)", style="dim")
                 console.print(line, soft_wrap=True)
             spends = budget_keys(spec)
             if spends:
@@ -60,7 +62,8 @@ def describe(spec) -> dict:
     for key in spec.params:
         param = spec.param(key)
         parameters[key] = {"default": param.default, "type": spec.type_name(key), "help": param.help,
-                           "choices": list(param.choices) if param.choices else None, "budget": param.budget}
+                           "choices": list(param.choices) if param.choices else None, "budget": param.budget,
+                           "placement": param.placement}
     return {"name": spec.name, "origin": spec.origin, "summary": spec.summary, "params": dict(spec.params),
             "parameters": parameters, "budget_evals_sets": budget_keys(spec)}
 

@@ -108,12 +108,13 @@ def zoo_optimizers():
                                  "with shard_on = ray: cores per range (0: one)"),
                 "generator": Param("philox", "random bits: philox (the same on every device) or torch (as the reference)",
                                    choices=GENERATORS),
-                "shards": Param(0, "ranges of the stream judged at once, merged in stream order (results do not change); "
-                                "0: one search in this process"),
-                "shard_size": Param(0, "guesses per range; 0: chosen from the chunk size and the budget"),
+                "shards": Param(0, "ranges of the stream judged at once, merged in stream order; 0: one search in this "
+                                "process", placement=True),
+                "shard_size": Param(0, "guesses per range; 0: chosen from the chunk size and the budget", placement=True),
                 "shard_on": Param("threads", "where ranges run: threads of this process, or ray workers (docs/cluster.md)",
-                                  choices=PLACES),
-                "retries": Param(3, "times a range whose worker failed or died is judged again before the cell fails"),
+                                  choices=PLACES, placement=True),
+                "retries": Param(3, "times a range whose worker failed or died is judged again before the cell fails",
+                                 placement=True),
             },
             "Guess & Check: uniform random guesses until one fits (volume only)",
             eval_budget=lambda evals, params: {"max_guesses": evals},  # one guess is one forward evaluation
