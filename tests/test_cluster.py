@@ -130,3 +130,34 @@ def test_a_cell_whose_worker_is_killed_runs_again_and_is_stored_once(cluster, tm
     killer["thread"].join()
     assert "pid" in killer, "no cell was running to be killed"
     assert got == expected
+
+
+def test_a_node_lost_mid_range_changes_nothing(cluster, cell):
+    problem, model = cell
+    params = dict(target=50, max_guesses=80_000, batch=32)
+    expected, theta = run_cell(problem, model, "guess_check", **params)
+    node = next(iter(cluster.worker_nodes))  # the second node (the head runs the cluster)
+    raylet = {node.all_processes["raylet"][0].process.pid}
+    lost = {}
+
+    def remove_when_busy():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if running("ray::_judge_range", raylet):
+                time.sleep(0.05)
+                cluster.remove_node(node, allow_graceful=False)
+                lost["node"] = True
+                return
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=remove_when_busy, daemon=True)
+    thread.start()
+    try:
+        got, got_theta = run_cell(problem, model, "guess_check", **params, shards=2, shard_size=20_000, shard_on="ray")
+        thread.join()
+        assert lost, "the second node never ran a range"
+        assert got == expected and torch.equal(got_theta, theta)
+    finally:
+        if lost:
+            cluster.add_node(num_cpus=1)  # as the other tests found it
+            cluster.wait_for_nodes()

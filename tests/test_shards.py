@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from concurrent.futures import CancelledError
+import time
 from dataclasses import replace
 
 import pytest
@@ -118,29 +118,55 @@ def test_a_range_that_keeps_failing_fails_the_search_with_its_cause(cell):
             place.close()
 
 
-def test_outstanding_ranges_stop_once_the_target_is_certain(cell):
-    problem, model = cell
-    spec, expected = spec_and_reference(problem, model, 5, 10**9)
-    place, submitted, seen = ThreadPlace(spec, 3), [], []
-    submit = place.submit
+class RecordingPlace(ThreadPlace):
+    """Threads that note which ranges were sent, which came back and which were given up."""
 
-    def recording(first, stop):
-        future = submit(first, stop)
-        submitted.append((first, future))
+    def __init__(self, spec, parallel):
+        super().__init__(spec, parallel)
+        self.sent, self.back, self.given_up = {}, set(), set()
+
+    def submit(self, first, stop):
+        future = super().submit(first, stop)
+        self.sent[future] = first
         return future
 
-    place.submit = recording
+    def wait(self, handles):
+        finished = super().wait(handles)
+        self.back.update(handle for handle, _ in finished)
+        return finished
+
+    def cancel(self, handles):
+        self.given_up.update(handles)
+        super().cancel(handles)
+
+
+def test_outstanding_ranges_are_given_up_once_the_target_is_certain(cell):
+    problem, model = cell
+    spec, expected = spec_and_reference(problem, model, 5, 10**9)
+    place, seen = RecordingPlace(spec, 3), []
     try:
-        got = sharded_search(spec, place, max_guesses=10**9, size=1 << 20, parallel=3, retries=0,
+        got = sharded_search(spec, place, max_guesses=10**9, size=64, parallel=3, retries=0,
                              progress=lambda **counters: seen.append(counters))
     finally:
         place.close()
     assert got.tested == expected.tested and got.indices == expected.indices
-    assert [first for first, _ in submitted] == [0, 1 << 20, 2 << 20]  # range 0 held the target: nothing more was sent
-    for _, future in submitted[1:]:  # a million guesses each: stopped after a chunk, or never started
-        with pytest.raises((Cancelled, CancelledError)):
-            future.result()
+    assert place.given_up == set(place.sent) - place.back  # whatever was still out, and only that
     assert seen[-1]["accepted"] == 5 and seen[-1]["tested"] >= got.tested and seen[-1]["rate"] > 0
+
+
+def test_a_cancelled_range_stops_after_its_current_chunk(cell):
+    problem, model = cell
+    spec, _ = spec_and_reference(problem, model, 10**9, 1)  # a target no range reaches: only cancelling stops it
+    place = ThreadPlace(spec, 1)
+    try:
+        future = place.submit(0, 1 << 30)  # hours of guesses
+        while not future.running():
+            time.sleep(0.001)
+        place.cancel([future])
+        with pytest.raises(Cancelled):
+            future.result(timeout=60)
+    finally:
+        place.close()
 
 
 def test_bad_shard_settings_are_refused(cell):
