@@ -104,12 +104,14 @@ class CellRecord(_CellRecordKeys, total=False):
 
     ``acceptance`` and ``throughput`` (``tested`` per second) are present when
     the optimizer counted ``tested`` > 0; ``trajectory`` when it traced its
-    models (``ctx.trace``).
+    models (``ctx.trace``); ``diagnostics`` when the optimizer returned some
+    (``Outcome.diagnostics``: the volume estimators' levels, for instance).
     """
 
     acceptance: Acceptance
     throughput: float | None
     trajectory: Curve
+    diagnostics: dict
 
 
 @hookspec

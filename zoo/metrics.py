@@ -70,6 +70,8 @@ def cell_metrics(outcome: Outcome, wall_time: float) -> dict:
         "counters": counters,
         "wall_time": wall_time,
     }
+    if outcome.diagnostics:
+        metrics["diagnostics"] = outcome.diagnostics
     tested, accepted = counters.get("tested", 0.0), counters.get("accepted", 0.0)
     if math.isfinite(tested) and math.isfinite(accepted) and tested > 0:  # a plugin's NaN count is stored, not judged
         tested, accepted = int(tested), int(accepted)

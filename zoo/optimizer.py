@@ -70,6 +70,7 @@ class Outcome:
     train_loss: list[float]
     counters: dict[str, float] = field(default_factory=dict)
     params: torch.Tensor | None = None  # [K, P] on the CPU when ctx.keep_params
+    diagnostics: dict = field(default_factory=dict)  # JSON-ready details an optimizer stores with the cell (e.g. per level)
 
     def __post_init__(self):
         if not len(self.test_acc) == len(self.train_acc) == len(self.train_loss):

@@ -33,6 +33,7 @@ BUILTIN_MODULES = (
     "zoo.optimizers.pattern_search",
     "zoo.optimizers.random_greedy",
     "zoo.optimizers.poisoned",
+    "zoo.optimizers.volume_ss",
 )
 
 

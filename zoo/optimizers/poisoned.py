@@ -77,7 +77,7 @@ def on_clean_data(outcome: Outcome, problem: Problem, model, ctx, counters: dict
     with torch.no_grad():
         acc, loss = fit_and_loss(model, outcome.params.to(problem.x_train.device), problem.x_train, problem.y_train)
     return Outcome(test_acc=outcome.test_acc, train_acc=acc.tolist(), train_loss=loss.tolist(), counters=counters,
-                   params=outcome.params if ctx.keep_params else None)
+                   params=outcome.params if ctx.keep_params else None, diagnostics=outcome.diagnostics)
 
 
 class Poisoned:
@@ -147,7 +147,7 @@ def _inner_spec(module, name: str) -> PluginSpec:
     return next(spec for spec in module.zoo_optimizers() if spec.name == name)
 
 
-def _poisoned_spec(name, summary, inner: PluginSpec, own: dict, build_inner=None, extra=None, **overrides) -> PluginSpec:
+def poisoned_spec(name, summary, inner: PluginSpec, own: dict, build_inner=None, extra=None, **overrides) -> PluginSpec:
     """A spec taking the inner optimizer's parameters (some defaults changed, ``extra`` added) plus ``own``."""
     build_inner = build_inner or inner.build
 
@@ -164,7 +164,7 @@ def _poisoned_spec(name, summary, inner: PluginSpec, own: dict, build_inner=None
 @hookimpl
 def zoo_optimizers():
     return [
-        _poisoned_spec(
+        poisoned_spec(
             "poisoned_sgd",
             "SGD on the training set x10 plus the test set with wrong labels (Table 1): bad minima exist",
             _inner_spec(gradient, "sgd"),
@@ -176,7 +176,7 @@ def zoo_optimizers():
                                            "0: the reference's epochs // 100 + 1")},
             lr=0.001, batch=400, epochs=40_000, population=8, target=8, max_models=8,
         ),
-        _poisoned_spec(
+        poisoned_spec(
             "poisoned_guess_check",
             "Guess & Check accepting only guesses that fit and get the first `poison` test points wrong",
             _inner_spec(guess_check, "guess_check"),
