@@ -1,0 +1,111 @@
+"""volume_ss: subset simulation against exact volumes, Guess & Check's counts and its accepted models."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from zoo import subset_simulation
+from zoo.evaluate import accepted, fit_and_loss
+from zoo.models.lenet import LeNet
+from zoo.models.linear import Linear
+from zoo.optimizer import Context
+from zoo.optimizers.guess_check import GuessAndCheck
+from zoo.optimizers.volume_ss import SubsetSimulationVolume, region_score, to_parameters
+from zoo.tasks.mnist import MNIST
+
+
+def _survival(t: np.ndarray) -> np.ndarray:
+    """P(u > t) for u = a - b with a, b i.i.d. U[-1, 1] (the triangular law on [-2, 2])."""
+    return np.where(t <= -2, 1.0, np.where(t < 0, 1 - (2 + t) ** 2 / 8, np.where(t < 2, (2 - t) ** 2 / 8, 0.0)))
+
+
+def plus_minus_problem(d: int) -> tuple[Linear, torch.Tensor, torch.Tensor, float]:
+    """A two-class linear model on the 2d points ±e_i (label 1 at +e_i) and the exact log10 volume of its fits.
+
+    With u = w_1 - w_0 and c = b_1 - b_0 (each coordinate triangular on [-2, 2]),
+    +e_i is right when u_i + c > 0 and -e_i when u_i - c > 0, so the model
+    fits when every u_i > |c|: the volume is the integral over c of
+    density(c) * P(u > |c|)^d, a one-dimensional integral done here to many digits.
+    """
+    c = np.linspace(-2, 2, 2_000_001)
+    exact = math.log10(np.trapezoid((2 - np.abs(c)) / 4 * _survival(np.abs(c)) ** d, c))
+    x = torch.cat([torch.eye(d), -torch.eye(d)])
+    y = torch.cat([torch.ones(d), torch.zeros(d)]).long()
+    return Linear((d,), 2), x, y, exact
+
+
+def test_the_level_score_accepts_exactly_what_the_acceptance_rule_accepts(mnist_root):
+    problem = MNIST(source="folder").sample(4, 3)
+    model = LeNet((1, 28, 28), 2, width=0.5)
+    z = torch.randn(3000, model.num_params, generator=torch.Generator().manual_seed(0))
+    theta = to_parameters(z, 1.0)
+    assert theta.abs().max() <= 1.0 and abs(float(theta.mean())) < 0.01 and abs(float(theta.std()) - 1 / math.sqrt(3)) < 0.01
+    for loss_bin in (None, (0.45, 0.6)):
+        s, ok = region_score(model, problem.x_train, problem.y_train, loss_bin, 1.0)(z)
+        acc, loss = fit_and_loss(model, theta, problem.x_train, problem.y_train)
+        assert torch.equal(ok, accepted(acc, loss, loss_bin))
+        assert 0 < int(ok.sum()) < len(ok)
+        assert (s[ok] <= 0).all() and ok[s < 0].all()  # the region is the score's zero sublevel set
+
+
+def test_the_interval_covers_an_exact_volume_in_at_least_90_of_100_estimates():
+    model, x, y, exact = plus_minus_problem(10)
+    assert -4.06 < exact < -4.04
+    score = region_score(model, x, y, None, 1.0)
+    generator = torch.Generator().manual_seed(2023)
+    estimates = [subset_simulation.run(score, model.num_params, 100, 4, 0.1, 10, generator)[0] for _ in range(100)]
+    covered = sum(e.low <= exact <= e.high for e in estimates)
+    assert covered >= 90, covered
+    assert abs(np.mean([e.log10 for e in estimates]) - exact) < 0.05  # no systematic offset at this depth
+    assert all(len(e.repeats[0].levels) >= 4 for e in estimates)  # several levels, not one lucky count
+
+
+def test_a_volume_of_ten_to_the_minus_ten_is_estimated_within_its_interval():
+    model, x, y, exact = plus_minus_problem(30)
+    assert -10.6 < exact < -10.5
+    estimate, finals = subset_simulation.run(region_score(model, x, y, None, 1.0), model.num_params, 300, 4, 0.1, 20,
+                                             torch.Generator().manual_seed(7))
+    assert estimate.low <= exact <= estimate.high and estimate.high - estimate.low < 1.5
+    assert all(len(rep.levels) >= 10 for rep in estimate.repeats)
+    for rep in estimate.repeats:  # each level keeps about p0 of its particles, moved with the target acceptance
+        assert all(0.1 <= level.probability < 0.15 for level in rep.levels[:-1])
+        assert all(0.15 < level.acceptance < 0.45 and 0 < level.ess <= 300 for level in rep.levels[:-1])
+    inside = torch.cat(finals)
+    assert len(inside) >= 4 * 30 and region_score(model, x, y, None, 1.0)(inside)[1].all()
+
+
+def test_an_empty_region_stalls_and_only_bounds_the_volume():
+    x = torch.tensor([[0.5, 0.5], [0.5, 0.5]])
+    y = torch.tensor([0, 1])  # one point, both labels: no model fits
+    model = Linear((2,), 2)
+    estimate, finals = subset_simulation.run(region_score(model, x, y, None, 1.0), model.num_params, 50, 2, 0.1, 5,
+                                             torch.Generator().manual_seed(0), max_levels=3)
+    assert estimate.log10 is None and estimate.low is None and estimate.high < -2.5
+    assert all("3 levels" in rep.stalled for rep in estimate.repeats)
+    assert sum(len(f) for f in finals) == 0
+
+
+def test_models_are_volume_samples_with_guess_and_checks_test_accuracy(mnist_root):
+    """The reported models' test accuracies and Guess & Check's accepted ones: one distribution."""
+    problem = MNIST(source="folder").sample(16, 1)  # a linear model: about 1 in 200 guesses fits
+    model = Linear((1, 28, 28), 2)
+    ctx = Context(seed=3)
+    guesses = GuessAndCheck(target=150, max_guesses=2_000_000).run(problem, model, ctx)
+    sampled = SubsetSimulationVolume(target=150, particles=200, moves=10, sample_moves=30).run(problem, model, ctx)
+    a, b = np.array(guesses.test_acc), np.array(sampled.test_acc)
+    assert len(a) == len(b) == 150 and sampled.train_acc == [1.0] * 150
+    rate = guesses.counters["accepted"] / guesses.counters["tested"]
+    c = sampled.counters
+    assert c["log10_low"] <= math.log10(rate) + 0.15 and math.log10(rate) - 0.15 <= c["log10_high"]
+    # two-sample Kolmogorov-Smirnov statistic with a permutation p-value (fixed seed)
+    def ks(u, v):
+        grid = np.concatenate([u, v])
+        return np.abs(np.searchsorted(np.sort(u), grid, "right") / len(u) - np.searchsorted(np.sort(v), grid, "right") / len(v)).max()
+    observed, pooled, rng = ks(a, b), np.concatenate([a, b]), np.random.default_rng(0)
+    null = [ks(*np.split(rng.permutation(pooled), [len(a)])) for _ in range(1000)]
+    assert np.mean([v >= observed for v in null]) > 0.05
+    assert abs(a.mean() - b.mean()) < 2 * math.hypot(a.std() / math.sqrt(len(a)), b.std() / math.sqrt(len(b))) + 0.01
