@@ -194,3 +194,58 @@ def log10_ratio(a_accepted, a_tested, b_accepted, b_tested, level: float = LEVEL
             low, high = min(low, b_low), max(high, b_high)
     finite = lambda v: v if math.isfinite(v) else None  # noqa: E731
     return estimate, finite(low), finite(high)
+
+
+def _log10_mean(values: np.ndarray) -> np.ndarray:
+    """log10 of the mean of 10**values along the last axis, without overflow."""
+    top = values.max(axis=-1, keepdims=True)
+    return np.log10(np.mean(10.0 ** (values - top), axis=-1)) + top[..., 0]
+
+
+def pooled_log10_volume(values, lows, highs, level: float = LEVEL, resamples: int = RESAMPLES,
+                        seed: int = BOOTSTRAP_SEED) -> tuple[float | None, float | None, float | None]:
+    """log10 of the mean over seeds of volumes estimated per seed (log10 each, with an interval).
+
+    The counterpart of :func:`pooled_rate` for estimators that give an
+    interval instead of counts (``volume_ss``): the interval is the hull of
+    the seeds' own intervals carried through the mean (each seed's
+    uncertainty) and the bootstrap over seeds (the spread between training
+    sets). A seed without an estimate (``None``: its estimator stalled) makes
+    the result an upper bound: ``(None, None, high)``.
+    """
+    if not len(values):
+        return None, None, None
+    high = float(_log10_mean(np.asarray(highs, dtype=float)))
+    if any(v is None for v in values) or any(v is None for v in lows):
+        return None, None, high
+    v = np.asarray(values, dtype=float)
+    estimate, low = float(_log10_mean(v)), float(_log10_mean(np.asarray(lows, dtype=float)))
+    k = len(v)
+    if k >= 2:
+        draws = _log10_mean(v[np.random.default_rng(seed).integers(0, k, size=(resamples, k))])
+        b_low, b_high = _interval(draws, estimate, 1 - level, k)
+        low, high = min(low, b_low), max(high, b_high)
+    return estimate, low, min(high, 0.0)
+
+
+def log10_volume_ratio(good: tuple, poisoned: tuple, level: float = LEVEL, resamples: int = RESAMPLES,
+                       seed: int = BOOTSTRAP_SEED) -> tuple[float | None, float | None, float | None]:
+    """log10(good / poisoned) of per-seed volume estimates paired by seed, with its interval.
+
+    ``good`` and ``poisoned`` are ``(values, lows, highs)`` over the same
+    seeds. The interval is the hull of the conservative bound (good's low end
+    over poisoned's high end and the reverse) and the paired bootstrap over
+    seeds. When the poisoned estimator stalled only the low end is known.
+    """
+    g, p = pooled_log10_volume(*good, level, resamples, seed), pooled_log10_volume(*poisoned, level, resamples, seed)
+    low = g[1] - p[2] if g[1] is not None and p[2] is not None else None
+    if g[0] is None or p[0] is None:
+        return None, low, None
+    estimate, high = g[0] - p[0], g[2] - p[1]
+    k = len(good[0])
+    if k >= 2:
+        gv, pv = np.asarray(good[0], dtype=float), np.asarray(poisoned[0], dtype=float)
+        picks = np.random.default_rng(seed).integers(0, k, size=(resamples, k))
+        b_low, b_high = _interval(_log10_mean(gv[picks]) - _log10_mean(pv[picks]), estimate, 1 - level, k)
+        low, high = min(low, b_low), max(high, b_high)
+    return estimate, low, high

@@ -9,13 +9,12 @@ figure.
 
 from __future__ import annotations
 
-import math
 import statistics
 from pathlib import Path
 
 from zoo.plotting import panel_grid, panel_title, pyplot, save
 from zoo.reports.bins import group
-from zoo.reports.volume import VOLUME_OPTIMIZERS, volume as pooled_volume
+from zoo.reports.volume import VOLUME_OPTIMIZERS, volume_of
 
 
 def _accuracy_point(records):
@@ -29,14 +28,15 @@ def _accuracy_point(records):
 
 
 def _volume_point(records):
-    pooled = pooled_volume(records).rate
-    if not pooled.tested:
+    shown = volume_of(records)
+    values = shown.plain() if shown is not None else {}
+    estimate, low, high = values.get("log10"), values.get("ci_low"), values.get("ci_high")
+    if high is None:
         return None
-    high = math.log10(pooled.high)
-    if not pooled.accepted:  # nothing accepted: draw the upper bound
+    if estimate is None:  # nothing accepted, or the estimator stalled: draw the upper bound
         return high, 0.0, 0.0, True
-    rate, low = math.log10(pooled.rate), math.log10(pooled.low)
-    return rate, rate - low, high - rate, False
+    low = estimate if low is None else low
+    return estimate, estimate - low, high - estimate, False
 
 
 def x_axis(records) -> tuple[str, callable]:
@@ -103,6 +103,6 @@ def accuracy(store, records: list[dict], out_dir: Path) -> list[Path]:
 
 
 def volume(store, records: list[dict], out_dir: Path) -> list[Path]:
-    """log10 acceptance rate of Guess & Check cells with its 95% interval; ▼ marks an upper bound."""
+    """log10 volume of Guess & Check and volume-estimator cells with its 95% interval; ▽ marks an upper bound."""
     return _figure([r for r in records if r["optimizer"] in VOLUME_OPTIMIZERS], out_dir, "volume",
-                   "log10 volume (95% CI; ▽ upper bound: nothing accepted)", _volume_point)
+                   "log10 volume (95% CI; ▽ upper bound: nothing accepted or stalled)", _volume_point)

@@ -136,6 +136,29 @@ class Volume:
 
 
 @dataclass(frozen=True)
+class EstimatedVolume:
+    """log10 of a volume estimated per seed (``volume_ss``) and pooled over seeds, with its 95% interval.
+
+    ``< x`` when an estimator stalled: its levels then only bound the volume.
+    """
+
+    log10: float | None
+    low: float | None
+    high: float | None
+    seeds: int
+
+    def __str__(self) -> str:
+        if self.log10 is None:
+            return "–" if self.high is None else f"< {self.high:.2f}"
+        if self.low is None:
+            return f"{self.log10:.2f}"
+        return f"{self.log10:.2f} [{self.low:.2f}, {self.high:.2f}]"
+
+    def plain(self) -> dict:
+        return {"log10": self.log10, "ci_low": self.low, "ci_high": self.high, "seeds": self.seeds}
+
+
+@dataclass(frozen=True)
 class LogRatio:
     """log10(A / B) of two rates with its 95% interval; an open end is written as ∞."""
 
