@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -109,3 +110,78 @@ def test_models_are_volume_samples_with_guess_and_checks_test_accuracy(mnist_roo
     null = [ks(*np.split(rng.permutation(pooled), [len(a)])) for _ in range(1000)]
     assert np.mean([v >= observed for v in null]) > 0.05
     assert abs(a.mean() - b.mean()) < 2 * math.hypot(a.std() / math.sqrt(len(a)), b.std() / math.sqrt(len(b))) + 0.01
+
+
+TOY = """
+[suite]
+name = "toy"
+store = "toy.sqlite"
+device = "cpu"
+
+[[bench]]
+name = "toy"
+report = "volume"
+task = { name = "poison_toy" }
+model = { name = "mlp", hidden = 20 }
+optimizers = [
+  { name = "guess_check", label = "G&C", target = 40, max_guesses = 1_000_000 },
+  { name = "volume_ss", label = "SS", particles = 300, moves = 20, target = 20 },
+  { name = "poisoned_guess_check", label = "G&C k=2", poison = 2, target = 40, max_guesses = 2_000_000 },
+  { name = "poisoned_volume_ss", label = "SS k=2", poison = 2, particles = 300, moves = 20, target = 20 },
+  { name = "poisoned_volume_ss", label = "SS k=5", poison = 5, particles = 300, moves = 20, target = 20 },
+]
+[bench.matrix]
+n = [11]
+seeds = [0]
+"""
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory):
+    from conftest import run_zoo
+
+    folder = tmp_path_factory.mktemp("volume_ss")
+    (folder / "toy.toml").write_text(TOY)
+    out = run_zoo("bench", folder / "toy.toml", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    from zoo.store import Store
+
+    store = Store(folder / "toy.sqlite", create=False)
+    records = store.records()
+    store.close()
+    return {t["title"].split(": ")[1].split(" (")[0]: t for t in json.loads(out.stdout)}, records
+
+
+def test_estimates_agree_with_guess_and_check_on_the_poisoning_toy(toy_run):
+    tables, records = toy_run
+    rows = {row[1]: row for row in tables["volume and cost"]["rows"]}
+    for counted, estimated in (("G&C", "SS"), ("G&C k=2", "SS k=2")):
+        g, s = rows[counted][3], rows[estimated][3]
+        assert s["ci_low"] <= g["ci_high"] and g["ci_low"] <= s["ci_high"], (counted, g, s)  # the intervals overlap
+        assert s["ci_low"] < s["log10"] < s["ci_high"]
+    assert rows["SS k=2"][3]["log10"] < rows["SS"][3]["log10"] - 0.5  # two poison points cost volume
+    deep = rows["SS k=5"][3]
+    assert deep["ci_high"] < -6  # where Guess & Check would need over a million guesses per model
+    ratio = rows["SS k=5"][4]
+    assert ratio["ci_low"] > 4 and ratio["estimate"] == pytest.approx(rows["SS"][3]["log10"] - deep["log10"])
+    cost = {label: rows[label][7] for label in rows}
+    assert cost["SS k=5"] < 0.01 * rows["SS k=5"][8]  # far fewer evaluations than the guesses G&C would need
+    accuracy = {c: row for c, row in zip(tables["test accuracy %"]["columns"], zip(*tables["test accuracy %"]["rows"]))}
+    assert accuracy["SS"][0]["count"] == 20 and accuracy["SS k=5"][0]["mean"] == 0.0  # every poison point wrong
+
+
+def test_diagnostics_are_stored_per_cell_and_shown(toy_run):
+    tables, records = toy_run
+    diagnostics = tables["volume estimator diagnostics"]
+    assert [row[1] for row in diagnostics["rows"]] == ["SS", "SS k=2", "SS k=5"]
+    stored = next(r for r in records if r["label"] == "SS k=5")["metrics"]
+    repeats = stored["diagnostics"]["repeats"]
+    assert len(repeats) == 4 and all(not rep["stalled"] for rep in repeats)
+    for rep in repeats:
+        assert len(rep["levels"]) >= 6
+        assert sum(math.log10(level["probability"]) for level in rep["levels"]) == pytest.approx(rep["log10"])
+        assert all(0.1 < level["acceptance"] < 0.5 for level in rep["levels"][:-1])
+    spread = np.std([rep["log10"] for rep in repeats], ddof=1)
+    assert stored["counters"]["spread"] == pytest.approx(spread)
+    row = diagnostics["rows"][2]
+    assert row[5] == pytest.approx(spread) and row[3]["ci_low"] == pytest.approx(stored["counters"]["log10_low"])
