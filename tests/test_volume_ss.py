@@ -185,3 +185,12 @@ def test_diagnostics_are_stored_per_cell_and_shown(toy_run):
     assert stored["counters"]["spread"] == pytest.approx(spread)
     row = diagnostics["rows"][2]
     assert row[5] == pytest.approx(spread) and row[3]["ci_low"] == pytest.approx(stored["counters"]["log10_low"])
+
+
+@pytest.mark.parametrize("name", ["volume-scale", "volume-scale-reduced", "volume-agreement"])
+def test_the_volume_manifests_validate(name, shared_data):
+    from conftest import REPO, run_zoo
+
+    out = run_zoo("bench", REPO / "manifests" / f"{name}.toml", "--dry-run", "--store", "/nonexistent/never-written.sqlite")
+    assert out.returncode == 0, out.stderr
+    assert "volume_ss" not in out.stderr and ("poisoned volume k=32" in out.stdout or "SS k=32" in out.stdout)

@@ -92,6 +92,12 @@ def diagnostics(estimate: subset_simulation.Estimate) -> dict:
     }
 
 
+def final_step(estimate: subset_simulation.Estimate, default: float) -> float:
+    """The median pCN step the repeats' last moved levels adapted to: where moves inside the region start."""
+    steps = sorted(rep.levels[-2].step for rep in estimate.repeats if len(rep.levels) >= 2)
+    return steps[len(steps) // 2] if steps else default
+
+
 def _worst(values) -> float:
     values = [v for v in values if not math.isnan(v)]
     return min(values) if values else math.nan
@@ -130,7 +136,7 @@ class SubsetSimulationVolume:
             pool = pool[picks]
             if self.sample_moves:
                 pool, sample_acceptance, more = subset_simulation.constrained_moves(
-                    score, pool, self.sample_moves, generator, self.step, self.target_acceptance)
+                    score, pool, self.sample_moves, generator, final_step(estimate, self.step), self.target_acceptance)
                 evals += more
         theta = to_parameters(pool, self.radius)
         ctx.trace(evals, theta, final=True)
@@ -163,7 +169,8 @@ PARAMS = {
     "repeats": Param(4, "independent repeats; the interval is a Student-t interval over their log10 estimates"),
     "p0": Param(0.1, "conditional probability per level: each level keeps this share of the particles"),
     "moves": Param(50, "pCN sweeps per level (too few bias the estimate low: watch acceptance and ESS)"),
-    "sample_moves": Param(50, "pCN sweeps inside the region of the reported models, to part copies of one seed"),
+    "sample_moves": Param(50, "pCN sweeps inside the region of the reported models, to part copies of one seed "
+                              "(starting from the step the last level adapted to)"),
     "step": Param(0.6, "initial pCN step sqrt(1 - rho^2) in Gaussian space; adapted in each level's first half"),
     "target_acceptance": Param(0.3, "the pCN acceptance the step adapts towards"),
     "max_levels": Param(250, "levels before a repeat gives up (its product then only bounds the volume)"),
