@@ -103,14 +103,14 @@ data_root = "{data}"
 name = "mnist"
 task = {{ name = "mnist", classes = "pair", source = "folder" }}
 model = {{ name = "lenet", width = 0.5 }}
-optimizers = [ {{ name = "guess_check", label = "G&C", target = 4, max_guesses = 60000, batch = 64 }} ]
+optimizers = [ {{ name = "guess_check", label = "G&C", target = 4, max_guesses = 60000, batch = 64{shards} }} ]
 matrix = {{ n = [4], bins = [0.45, 0.5], seeds = [0, 1] }}
 """
 
 
-def stored(tmp_path: Path, name: str, executor) -> dict:
-    path = tmp_path / "manifest.toml"
-    path.write_text(MANIFEST.format(data=Path(__file__).resolve().parents[2] / "shared" / "data"))
+def stored(tmp_path: Path, name: str, executor, shards: str = "") -> dict:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(MANIFEST.format(data=Path(__file__).resolve().parents[2] / "shared" / "data", shards=shards))
     registry = default_registry()
     manifest = manifests.load(path, registry, store=str(tmp_path / f"{name}.sqlite"))
     store = Store(manifest.store)
@@ -118,15 +118,17 @@ def stored(tmp_path: Path, name: str, executor) -> dict:
         summary = runner.run(manifest, registry, store, executor=executor, console=Console(file=io.StringIO()))
         assert summary["failed"] == 0 and summary["done"] == len(manifest.cells)
         drop = ("wall_time", "throughput", "trajectory")
-        return {r["id"]: {k: v for k, v in r["metrics"].items() if k not in drop} for r in store.records()}
+        seeds = {cell.id: cell.rng_seed for cell in manifest.cells}  # the same for a cell with and without shards
+        return {seeds[r["id"]]: {k: v for k, v in r["metrics"].items() if k not in drop} for r in store.records()}
     finally:
         store.close()
 
 
 def test_a_cell_whose_worker_is_killed_runs_again_and_is_stored_once(cluster, tmp_path, shared_data):
+    """Cells on the cluster, each sharding its stream over the cluster too; one cell's worker is killed."""
     expected = stored(tmp_path, "local", None)
     killer = kill_once(cluster, "ray::_call", after=0.3)
-    got = stored(tmp_path, "ray", RayExecutor(retries=2))
+    got = stored(tmp_path, "ray", RayExecutor(retries=2), shards=', shards = 2, shard_size = 1024, shard_on = "ray"')
     killer["thread"].join()
     assert "pid" in killer, "no cell was running to be killed"
     assert got == expected
