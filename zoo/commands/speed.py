@@ -154,35 +154,41 @@ def under_load(args) -> int:
 
 
 def across_workers(args) -> int:
-    """One worker, then ``--workers`` of them, alternating, on a local cluster of one-core nodes; the best round counts."""
+    """One worker, then ``--workers``, alternating, on a local cluster of one-core nodes; threads of this process alike.
+
+    The threads show what the machine gives at the moment: on a machine that
+    other jobs load, neither can scale further. The best round counts.
+    """
     problem = MNIST().sample(args.n[0], args.seed)
     model = LeNet(problem.input_shape, problem.num_classes, width=args.width)
     with local_cluster(args.workers, cpus=1):
-        measure = ShardedThroughput(model, problem, tuple(args.bin), args.seed)
-        single = measure.rate(1 << 14, 1)  # warm-up: the workers start, import zoo and build their judges
-        measure.rate(1 << 14, args.workers)
-        guesses = max(1 << 14, int(single * args.seconds))
-        rounds = {1: [], args.workers: []}
+        places = {on: ShardedThroughput(model, problem, tuple(args.bin), args.seed, on) for on in ("ray", "threads")}
+        for place in places.values():  # warm-up: the workers start, import zoo and build their judges
+            place.rate(1 << 14, 1)
+            place.rate(1 << 14, args.workers)
+        guesses = max(1 << 14, int(places["ray"].rate(1 << 16, 1) * args.seconds))
+        rounds = {(on, parallel): [] for on in places for parallel in (1, args.workers)}
         for _ in range(args.rounds):
-            for parallel in rounds:  # both see the same load on a shared machine
-                rounds[parallel].append(measure.rate(guesses * parallel, parallel))
-    best = {parallel: max(values) for parallel, values in rounds.items()}
-    ratio = best[args.workers] / best[1]
+            for on, parallel in rounds:  # alternating, so that all see the same load on a shared machine
+                rounds[on, parallel].append(places[on].rate(guesses * parallel, parallel))
+    best = {key: max(values) for key, values in rounds.items()}
+    ratio = {on: best[on, args.workers] / best[on, 1] for on in places}
     if args.format == "json":
         print(json.dumps({"n": args.n[0], "width": args.width, "bin": list(args.bin), "workers": args.workers,
-                          "best": {str(k): v for k, v in best.items()}, "ratio": ratio,
-                          "rounds": {str(k): v for k, v in rounds.items()}}, indent=2))
+                          "cores": os.cpu_count(), "ratio": ratio,
+                          "best": {f"{on} {parallel}": v for (on, parallel), v in best.items()},
+                          "rounds": {f"{on} {parallel}": v for (on, parallel), v in rounds.items()}}, indent=2))
         return 0
-    table = Table(title=f"Sharded Guess & Check guesses/s on a local Ray cluster of {args.workers} one-core nodes: "
-                        f"LeNet width {args.width}, two-class MNIST n = {args.n[0]}, bin ({args.bin[0]}, {args.bin[1]}], "
-                        f"fast engine, {os.cpu_count()} cores", title_justify="left")
-    for column in ("workers", "guesses/s (best)", "every round", f"{args.workers} workers / 1"):
+    table = Table(title=f"Sharded Guess & Check guesses/s: Ray workers of a local cluster of {args.workers} one-core nodes, "
+                        f"and threads of this process; LeNet width {args.width}, two-class MNIST n = {args.n[0]}, "
+                        f"bin ({args.bin[0]}, {args.bin[1]}], fast engine, {os.cpu_count()} cores", title_justify="left")
+    for column in ("where", "workers", "guesses/s (best)", "every round", f"{args.workers} / 1"):
         table.add_column(column, justify="right")
-    for parallel, values in rounds.items():
-        table.add_row(str(parallel), f"{best[parallel]:,.0f}", " ".join(f"{v:,.0f}" for v in values),
-                      f"{ratio:.2f}x" if parallel == args.workers else "")
+    for (on, parallel), values in rounds.items():
+        table.add_row(on if parallel == 1 else "", str(parallel), f"{best[on, parallel]:,.0f}",
+                      " ".join(f"{v:,.0f}" for v in values), f"{ratio[on]:.2f}x" if parallel == args.workers else "")
     console = stdout_console()
     console.print(table)
     console.print(f"best of {args.rounds} alternating rounds each, four ranges per worker; other jobs on the machine "
-                  "slow both columns alike.")
+                  "slow every row alike, and the threads' ratio shows how far the machine lets any search scale now.")
     return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from zoo.guessing.places import RayPlace
+from zoo.guessing.places import RayPlace, ThreadPlace
 from zoo.guessing.search import search
 from zoo.guessing.shards import ShardSpec, sharded_search
 from zoo.guessing.stream import ParameterStream
@@ -49,20 +49,25 @@ class Throughput:
 
 
 class ShardedThroughput:
-    """A sharded search on Ray workers (the driver connected): ``rate(guesses, parallel)`` in guesses per second.
+    """A sharded search, ``rate(guesses, parallel)`` in guesses per second, on Ray workers (the driver connected) or threads.
 
     Each measurement cuts ``guesses`` into ``4 * parallel`` ranges, so that
     every worker gets the same share.
     """
 
-    def __init__(self, model, problem, loss_bin=None, seed: int = 0):
+    def __init__(self, model, problem, loss_bin=None, seed: int = 0, on: str = "ray"):
         chunk = default_chunk("fast", model.num_params)
         self.spec = ShardSpec(f"throughput-{seed}", model, problem.x_train, problem.y_train, loss_bin, "fast", 1.0, seed,
                               "philox", "cpu", 2**62, chunk)
-        self.place = RayPlace(self.spec)
+        self.on = on
+        self.ray = RayPlace(self.spec) if on == "ray" else None
 
     def rate(self, guesses: int, parallel: int) -> float:
         size = -(-guesses // (4 * parallel * self.spec.chunk)) * self.spec.chunk
+        place = self.ray or ThreadPlace(self.spec, parallel)
         began = time.perf_counter()
-        sharded_search(self.spec, self.place, max_guesses=4 * parallel * size, size=size, parallel=parallel, retries=0)
+        try:
+            sharded_search(self.spec, place, max_guesses=4 * parallel * size, size=size, parallel=parallel, retries=0)
+        finally:
+            place.close()
         return 4 * parallel * size / (time.perf_counter() - began)
