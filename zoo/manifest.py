@@ -9,6 +9,7 @@ Schema (every key optional unless marked)::
     data_root = "data"            # relative to the manifest's folder
     keep_params = false           # store the reported models' parameters
     equivalence_margin = 3        # points within which two optimizers count as equivalent (TOST)
+    checkpoint_seconds = 5        # a long cell saves its progress this often; 0: never
 
     [defaults]                    # merged into every bench; the bench's own keys win
     task = {...}  model = {...}  optimizers = [...]  matrix = {...}  report = "bins"
@@ -48,13 +49,14 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from zoo.cells import Cell, Component
+from zoo.checkpoints import DEFAULT_SECONDS
 from zoo.data import set_data_root
 from zoo.errors import ManifestError, ZooError
 from zoo.registry import Registry, UnknownPlugin, _did_you_mean
 from zoo.statistics import DEFAULT_MARGIN
 
 SUITE_KEYS = {"name": str, "store": str, "device": str, "data_root": str, "keep_params": bool,
-              "equivalence_margin": float}
+              "equivalence_margin": float, "checkpoint_seconds": float}
 BENCH_KEYS = ("name", "report", "equivalence_margin", "budget_evals", "task", "model", "optimizers", "matrix")
 DEFAULT_KEYS = ("report", "equivalence_margin", "budget_evals", "task", "model", "optimizers", "matrix")
 DEVICES = ("auto", "cpu", "cuda")
@@ -83,6 +85,7 @@ class Manifest:
     data_root: Path | None
     keep_params: bool
     benches: list[Bench] = field(default_factory=list)
+    checkpoint_seconds: float = DEFAULT_SECONDS
 
     @property
     def cells(self) -> list[Cell]:
@@ -240,6 +243,10 @@ class _Expander(_Checker):
         if not 0 < suite.get("equivalence_margin", DEFAULT_MARGIN) < 100:
             self.fail("suite.equivalence_margin", f"expected percentage points between 0 and 100, got {suite['equivalence_margin']!r}",
                       "e.g. equivalence_margin = 3")
+        seconds = suite.get("checkpoint_seconds", DEFAULT_SECONDS)
+        if not 0 <= seconds <= 86_400:
+            self.fail("suite.checkpoint_seconds", f"expected seconds between 0 (no checkpoints) and 86400, got {seconds!r}",
+                      f"e.g. checkpoint_seconds = {DEFAULT_SECONDS:g}")
         device = device or suite.get("device", "auto")
         if device not in DEVICES:
             self.fail("suite.device", f"unknown device {device!r}", f"use one of {', '.join(DEVICES)}")
@@ -253,6 +260,7 @@ class _Expander(_Checker):
             device=device,
             data_root=(Path(root) if data_root is not None else (base / root).resolve()) if root else None,
             keep_params=suite.get("keep_params", False),
+            checkpoint_seconds=float(seconds),
         )
         if manifest.data_root is not None:
             if not manifest.data_root.is_dir():

@@ -19,8 +19,11 @@ from typing import Callable
 
 import torch
 
+from zoo.checkpoints import Checkpointer
 from zoo.evaluate import LossBin, fit_and_loss, test_accuracy
 from zoo.trajectory import Trajectory
+
+UNUSABLE = (KeyError, IndexError, ValueError, TypeError, RuntimeError, AttributeError)  # a state that does not fit
 
 
 UNCAPPED = 10**12  # a count cap that never binds: a bench's budget_evals is then the only limit
@@ -42,6 +45,52 @@ class Context:
     progress: Callable[..., None] = lambda **counters: None
     keep_params: bool = False  # return the reported models' parameters for the store
     trajectory: Trajectory | None = None  # the anytime curve the runner stores; None: tracing costs nothing
+    checkpoints: Checkpointer | None = None  # where progress is saved; None: no checkpoints
+
+    def resume(self, restore: Callable[[dict], object]):
+        """Continue from the progress an earlier run of this experiment saved, if any.
+
+        ``restore(state)`` turns the state this optimizer once passed to
+        :meth:`checkpoint` back into its own objects; it returns None (or
+        raises) when the state does not fit this cell, say when a budget
+        shrank below it, and the cell then starts afresh. Returns what
+        ``restore`` returned, or None.
+        """
+        if self.checkpoints is None:
+            return None
+        saved = self.checkpoints.load()
+        if saved is None:
+            return None
+        try:
+            before = float(saved.get("seconds") or 0.0)
+            if not 0 <= before < float("inf"):
+                raise ValueError(f"{before} seconds")
+            restored = restore(saved["optimizer"])
+            if restored is not None and self.trajectory is not None and saved.get("trajectory") is not None:
+                self.trajectory.restore(saved["trajectory"])
+        except UNUSABLE as error:
+            self.checkpoints.warn(f"ignoring a checkpoint that does not fit this cell ({type(error).__name__}: {error}); "
+                                  "the cell starts afresh")
+            return None
+        if restored is not None:
+            self.checkpoints.resumed_from = self.checkpoints.saved.cell_id
+            self.checkpoints.before = before
+        return restored
+
+    def checkpoint(self, state: Callable[[], dict], final: bool = False) -> None:
+        """Save progress when the checkpoint interval has passed (always when ``final``).
+
+        ``state()`` builds it only then: a tree of dicts, lists, numbers,
+        strings and tensors (a generator's state is ``gen.get_state()``), from
+        which the optimizer's ``restore`` continues exactly as if it had
+        never stopped. Call it as often as you like (every round is fine),
+        and with ``final=True`` once at the end, so that a cell whose budget
+        grows later continues from there.
+        """
+        if self.checkpoints is None or not (final or self.checkpoints.due()):
+            return
+        trajectory = self.trajectory.state() if self.trajectory is not None else None
+        self.checkpoints.save({"optimizer": state(), "trajectory": trajectory, "seconds": self.checkpoints.elapsed()}, final)
 
     def trace(self, evals: float, theta: torch.Tensor, final: bool = False) -> None:
         """Report the current models ``theta[K, P]`` after ``evals`` forward evaluations, for the anytime curve.

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from rich.text import Text
 
 from zoo import staleness
 from zoo.cells import Cell
+from zoo.checkpoints import DEFAULT_SECONDS, Checkpointer
 from zoo.data import set_data_root
 from zoo.environment import describe, resolve_device
 from zoo.errors import ZooError
@@ -31,7 +34,7 @@ from zoo.observers import Observers
 from zoo.optimizer import Context
 from zoo.progress import LiveProgress
 from zoo.registry import Registry, default_registry
-from zoo.store import Store
+from zoo.store import CheckpointTable, Store
 from zoo.trajectory import Trajectory
 
 
@@ -39,6 +42,7 @@ from zoo.trajectory import Trajectory
 class CellResult:
     metrics: dict
     params: torch.Tensor | None
+    final_state: tuple[str, bytes] | None = None  # the optimizer's last checkpoint, committed with the row
 
 
 @dataclass
@@ -50,20 +54,41 @@ class CellWork:
     data_root: str | None = None  # the manifest's or the command line's; another process must be told
     registry: Registry | None = None  # None: build the default registry where the cell runs
     progress: Callable | None = None
+    store: str | None = None  # the store's path, for checkpoints; None: none
+    checkpoint_seconds: float = DEFAULT_SECONDS
+    warn: Callable[[str], None] | None = None
 
     def __call__(self, cell: Cell) -> CellResult:
         if self.data_root is not None:
             set_data_root(self.data_root)
         registry = self.registry or default_registry()
-        return run_cell(cell, registry, torch.device(self.device), self.keep_params, self.progress)
+        warn = self.warn or (lambda text: print(f"warning: {text}", file=sys.stderr))
+        table = None
+        if self.store is not None and self.checkpoint_seconds > 0:
+            try:
+                table = CheckpointTable(self.store)
+            except sqlite3.Error as error:
+                warn(f"{cell.describe()}: no checkpoints: cannot open {self.store} here ({error})")
+        try:
+            checkpoints = None
+            if table is not None:
+                checkpoints = Checkpointer(self.checkpoint_seconds, table.load(cell.experiment_id),
+                                           lambda header, data: table.save(cell.experiment_id, cell.id, header, data),
+                                           lambda text: warn(f"{cell.describe()}: {text}"))
+            return run_cell(cell, registry, torch.device(self.device), self.keep_params, self.progress, checkpoints)
+        finally:
+            if table is not None:
+                table.close()
 
     def shippable(self) -> "CellWork":
-        """A copy without what lives only in this process: the registry and the live progress."""
-        return CellWork(self.device, self.keep_params, self.data_root)
+        """A copy without what lives only in this process: the registry, the live progress and the console."""
+        return CellWork(self.device, self.keep_params, self.data_root, store=self.store,
+                        checkpoint_seconds=self.checkpoint_seconds)
 
 
-def run_cell(cell: Cell, registry: Registry, device: torch.device, keep_params: bool = False, progress=None) -> CellResult:
-    """Build the cell's task, model and optimizer through the registry and run it."""
+def run_cell(cell: Cell, registry: Registry, device: torch.device, keep_params: bool = False, progress=None,
+             checkpoints: Checkpointer | None = None) -> CellResult:
+    """Build the cell's task, model and optimizer through the registry and run it (resuming from ``checkpoints``)."""
     task = registry.get("task", cell.task.name).build(**cell.task.params)
     problem = task.sample(cell.n, cell.seed).to(device)
     model = registry.get("model", cell.model.name).build(
@@ -72,14 +97,18 @@ def run_cell(cell: Cell, registry: Registry, device: torch.device, keep_params: 
     optimizer = registry.get("optimizer", cell.optimizer.name).build(**cell.optimizer.params)
     trajectory = Trajectory(problem, model)
     ctx = Context(seed=cell.rng_seed, device=device, loss_bin=cell.loss_bin, keep_params=keep_params,
-                  progress=progress or (lambda **counters: None), trajectory=trajectory)
+                  progress=progress or (lambda **counters: None), trajectory=trajectory, checkpoints=checkpoints)
     start = time.perf_counter()
     outcome = optimizer.run(problem, model, ctx)
     wall = time.perf_counter() - start
+    if checkpoints is not None:
+        wall += checkpoints.before  # the time earlier runs spent on the progress this one continued
     metrics = cell_metrics(outcome, wall)
     if trajectory.points:
         metrics["trajectory"] = trajectory.as_dict()
-    return CellResult(metrics, outcome.params if keep_params else None)
+    if checkpoints is not None and checkpoints.resumed_from is not None:
+        metrics["resumed"] = {"from": checkpoints.resumed_from, "seconds_before": checkpoints.before}
+    return CellResult(metrics, outcome.params if keep_params else None, checkpoints.final if checkpoints else None)
 
 
 def blame(cell: Cell, registry: Registry) -> str:
@@ -131,11 +160,13 @@ def sigterm_as_interrupt():
 
 
 def run(manifest, registry: Registry, store: Store, rerun: bool = False, executor=None, console=None,
-        rerun_stale: bool = False) -> dict:
+        rerun_stale: bool = False, checkpoint_seconds: float | None = None) -> dict:
     """Run every pending cell of ``manifest``; returns the summary counts.
 
     ``rerun`` runs stored cells again too; ``rerun_stale`` only those whose
     plugins changed version since they were stored (:mod:`zoo.staleness`).
+    Cells save their progress every ``checkpoint_seconds`` (default: the
+    manifest's ``checkpoint_seconds``; 0: never) and continue from it.
     """
     device = resolve_device(manifest.device)
     env = describe(device)
@@ -157,7 +188,9 @@ def run(manifest, registry: Registry, store: Store, rerun: bool = False, executo
     hook.call("zoo_run_start", suite=suite, cells=pending)
 
     root = str(manifest.data_root) if manifest.data_root is not None else None
-    work = CellWork(str(device), manifest.keep_params, root, registry, bar.update)
+    seconds = manifest.checkpoint_seconds if checkpoint_seconds is None else checkpoint_seconds
+    work = CellWork(str(device), manifest.keep_params, root, registry, bar.update, str(store.path), seconds,
+                    lambda text: bar.console.print(Text(f"warning: {text}", style="yellow")))
 
     def started(cell):
         hook.call("zoo_cell_start", cell=cell)
@@ -168,14 +201,22 @@ def run(manifest, registry: Registry, store: Store, rerun: bool = False, executo
     holder = new_holder()
     elsewhere: list[Cell] = []
 
+    def take(cell) -> bool:
+        again_now = rerun or cell.id in again
+        if not store.claim(cell.id, holder, LEASE_SECONDS, again_now, is_stale):
+            return False
+        if again_now:  # run again means from the start: no stored progress carries over
+            store.drop_checkpoint(cell.experiment_id)
+        return True
+
     def claimed():
         for cell in pending:
-            if store.claim(cell.id, holder, LEASE_SECONDS, rerun or cell.id in again, is_stale):
+            if take(cell):
                 yield cell
             else:
                 elsewhere.append(cell)
         for cell in list(elsewhere):
-            if store.claim(cell.id, holder, LEASE_SECONDS, rerun or cell.id in again, is_stale):
+            if take(cell):
                 elsewhere.remove(cell)
                 yield cell
         summary["elsewhere"] = len(elsewhere)
@@ -193,7 +234,7 @@ def run(manifest, registry: Registry, store: Store, rerun: bool = False, executo
                     bar.finish_cell(cell, message)
                     continue
                 store.add(cell, result.metrics, {**env, "plugins": staleness.plugin_versions(cell, registry)},
-                          result.params)
+                          result.params, result.final_state)
                 summary["done"] += 1
                 hook.call("zoo_cell_finish", cell=cell, record=result.metrics)
                 bar.finish_cell(cell, seconds=result.metrics["wall_time"], counters=result.metrics["counters"])

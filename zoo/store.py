@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from zoo.cells import Cell
+from zoo.checkpoints import Saved
 from zoo.errors import ZooError
 
 SCHEMA_VERSION = "1"
@@ -34,7 +35,13 @@ CREATE TABLE IF NOT EXISTS cells (
 );
 CREATE TABLE IF NOT EXISTS params (cell_id TEXT PRIMARY KEY REFERENCES cells(id), data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS leases (cell_id TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    experiment TEXT PRIMARY KEY, cell_id TEXT NOT NULL, final INTEGER NOT NULL, saved_at REAL NOT NULL,
+    header TEXT NOT NULL, data BLOB NOT NULL
+);
 """
+# The checkpoints table came after schema 1 without changing it: an older zoo ignores the table, a store
+# without it gets it when opened for writing, and reading one without it finds no checkpoints.
 
 
 class StoreWriteError(ZooError):
@@ -176,20 +183,30 @@ class Store:
         except sqlite3.Error:
             return 0
 
-    def add(self, cell: Cell, metrics: dict, env: dict, params: torch.Tensor | None = None) -> None:
-        """Store a finished cell (replacing an earlier row for the same id) in one transaction."""
+    def add(self, cell: Cell, metrics: dict, env: dict, params: torch.Tensor | None = None,
+            final_state: tuple[str, bytes] | None = None) -> None:
+        """Store a finished cell (replacing an earlier row for the same id) in one transaction.
+
+        The cell's in-flight checkpoint goes in the same transaction: replaced
+        by ``final_state`` (header, bytes; what a cell whose budget grows
+        continues from) or dropped.
+        """
         lo, hi = cell.loss_bin if cell.loss_bin else (None, None)
         row = (cell.id, cell.suite, cell.bench, cell.report, cell.task.name, cell.model.name, cell.optimizer.name,
                cell.label, cell.n, lo, hi, cell.seed, json.dumps(cell.axes), json.dumps(cell.spec()),
                json.dumps(metrics), json.dumps(env), datetime.now(timezone.utc).isoformat(timespec="seconds"))
         try:
-            self._write(cell, row, params)
+            self._write(cell, row, params, final_state)
         except (sqlite3.Error, OSError) as error:
             raise StoreWriteError(f"{self.path}: cannot store a finished cell ({error}); the {self.count()} cells stored "
                                   "before are safe; free disk space or fix permissions and run again to resume") from None
 
-    def _write(self, cell: Cell, row: tuple, params) -> None:
+    def _write(self, cell: Cell, row: tuple, params, final_state) -> None:
         with self.conn:
+            self.conn.execute("DELETE FROM checkpoints WHERE experiment = ?", (cell.experiment_id,))
+            if final_state is not None:
+                self.conn.execute("INSERT INTO checkpoints VALUES (?, ?, 1, ?, ?, ?)",
+                                  (cell.experiment_id, cell.id, time.time(), *final_state))
             self.conn.execute("DELETE FROM leases WHERE cell_id = ?", (cell.id,))  # stored: nobody needs to hold it
             self.conn.execute("DELETE FROM params WHERE cell_id = ?", (cell.id,))
             self.conn.execute(f"INSERT OR REPLACE INTO cells VALUES ({', '.join('?' * len(row))})", row)
@@ -264,6 +281,19 @@ class Store:
                 rows.append(row)
         return rows
 
+    def drop_checkpoint(self, experiment: str) -> None:
+        """Forget an experiment's progress (a cell run again from the start)."""
+        try:
+            with self.conn:
+                self.conn.execute("DELETE FROM checkpoints WHERE experiment = ?", (experiment,))
+        except sqlite3.Error as error:
+            raise StoreWriteError(f"{self.path}: cannot drop a checkpoint ({error}); the {self.count()} cells stored "
+                                  "are safe; free disk space or fix permissions and run again") from None
+
+    def checkpoint(self, experiment: str) -> Saved | None:
+        """The checkpoint of an experiment (:attr:`Cell.experiment_id`), if any; its contents are checked on use."""
+        return read_checkpoint(self.conn, experiment)
+
     def params(self, cell_id: str) -> torch.Tensor | None:
         """The stored parameters ``[K, P]`` of a cell's reported models, if it kept them."""
         try:
@@ -288,3 +318,38 @@ def _record(r: tuple) -> dict:
         if not isinstance(record[key], dict):
             raise ValueError(f"{key} is not a JSON object")
     return record
+
+
+def read_checkpoint(conn: sqlite3.Connection, experiment: str) -> Saved | None:
+    """A checkpoint row as stored; None when there is none or it cannot be read (a store without the table too)."""
+    try:
+        row = conn.execute("SELECT header, data, cell_id, final FROM checkpoints WHERE experiment = ?",
+                           (experiment,)).fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    if row is None or not isinstance(row[0], str) or not isinstance(row[1], bytes):
+        return None
+    return Saved(row[0], row[1], str(row[2]), bool(row[3]))
+
+
+class CheckpointTable:
+    """The store's checkpoints table as one running cell sees it: its own connection, nothing else touched.
+
+    Opened where the cell runs (this process, or a worker on the same
+    machine), so checkpoints never wait for the runner's commits.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=rw", uri=True, timeout=30)  # never creates a file
+
+    def load(self, experiment: str) -> Saved | None:
+        return read_checkpoint(self.conn, experiment)
+
+    def save(self, experiment: str, cell_id: str, header: str, data: bytes) -> None:
+        with self.conn:
+            self.conn.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?, 0, ?, ?, ?)",
+                              (experiment, cell_id, time.time(), header, data))
+
+    def close(self) -> None:
+        self.conn.close()

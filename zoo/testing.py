@@ -82,7 +82,8 @@ class _Recorder:
 
 
 def run_manifest(manifest: str | Path, *plugins, directory: str | Path | None = None, entry_points: bool = False,
-                 device: str = "cpu", data_root: str | Path | None = None, rerun: bool = False) -> RunResult:
+                 device: str = "cpu", data_root: str | Path | None = None, rerun: bool = False,
+                 checkpoint_seconds: float | None = None) -> RunResult:
     """Check and run ``manifest`` (a path, or TOML text) with ``plugins`` registered; return what it stored.
 
     ``plugins`` are modules or objects with hook functions, registered beside
@@ -105,7 +106,7 @@ def run_manifest(manifest: str | Path, *plugins, directory: str | Path | None = 
     store = Store(loaded.store)
     try:
         quiet = Console(file=io.StringIO(), stderr=False)
-        summary = runner.run(loaded, registry, store, rerun=rerun, console=quiet)
+        summary = runner.run(loaded, registry, store, rerun=rerun, console=quiet, checkpoint_seconds=checkpoint_seconds)
         wanted = {cell.id for cell in loaded.cells}
         records = [r for r in store.records() if r["id"] in wanted]
     finally:

@@ -52,6 +52,21 @@ class Trajectory:
         self.points.append((float(evals), seconds, float(loss.mean()), float(acc.mean()), float(test.mean())))
         self.next_due = max(evals * self.growth, evals + 1)
 
+    def state(self) -> dict:
+        """What a checkpoint keeps, so a resumed cell's curve goes on as if it had never stopped."""
+        return {"points": [list(p) for p in self.points], "next_due": self.next_due, "seconds": self.seconds()}
+
+    def restore(self, state: dict) -> None:
+        points = [tuple(float(v) for v in p) for p in state["points"]]
+        if any(len(p) != len(FIELDS) for p in points) or len(points) > self.max_points:
+            raise ValueError("a trajectory of another shape")
+        self.points, self.next_due = points, float(state["next_due"])
+        self.start, self.overhead = time.perf_counter() - float(state["seconds"]), 0.0
+
+    def seconds(self) -> float:
+        """The optimizer's seconds since the cell started (recording left out)."""
+        return time.perf_counter() - self.start - self.overhead
+
     def as_dict(self) -> dict[str, list[float]]:
         """Column lists, as stored in a cell's metrics under ``trajectory``."""
         return {name: [point[i] for point in self.points] for i, name in enumerate(FIELDS)}

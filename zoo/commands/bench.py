@@ -7,7 +7,10 @@ from rich.markup import escape
 from zoo import manifest as manifests
 from zoo import cluster, reports, runner, staleness
 from zoo.commands.common import add_format, stderr_console, stdout_console, warn_load_errors, warn_stale
+from zoo.environment import resolve_device
 from zoo.errors import ZooError
+from zoo.estimate import DEFAULT_GPU_TFLOPS, DEFAULT_HORIZON, GUESSERS, estimate
+from zoo.reports import costs
 from zoo.executors import EXECUTORS, LocalExecutor, RayExecutor
 from zoo.registry import default_registry
 from zoo.store import Store
@@ -21,6 +24,18 @@ def register(sub) -> None:
     p = sub.add_parser("bench", help="run a manifest", description=HELP)
     p.add_argument("manifest", help="the TOML manifest (see README: Manifest)")
     p.add_argument("--dry-run", action="store_true", help="validate and list the cells; run nothing")
+    p.add_argument("--estimate", action="store_true",
+                   help="with --dry-run: the guesses and time each Guess & Check entry needs here, on one GPU and on "
+                        "--gpus GPUs, from the store's acceptance rates and throughput or a short pilot (docs/cost.md)")
+    p.add_argument("--pilot-seconds", type=float, default=2.0, metavar="S",
+                   help="with --estimate: seconds of each entry's own search when the store has none of its cells "
+                        "(default 2; 0: store only)")
+    p.add_argument("--gpus", type=int, default=64, metavar="N", help="with --estimate: the many-GPU column (default 64)")
+    p.add_argument("--gpu-tflops", type=float, default=DEFAULT_GPU_TFLOPS, metavar="T",
+                   help=f"with --estimate: sustained TFLOP/s of one GPU on a guess's forward pass (default "
+                        f"{DEFAULT_GPU_TFLOPS:g}, an assumption; see docs/cost.md to measure yours)")
+    p.add_argument("--horizon-days", type=float, default=DEFAULT_HORIZON / 86_400, metavar="D",
+                   help=f"with --estimate: an entry is within reach when done within D days (default {DEFAULT_HORIZON / 86_400:g})")
     p.add_argument("--only", action="append", metavar="BENCH", help="run only this bench (repeatable)")
     p.add_argument("--store", help="results store path (default: suite.store in the manifest)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), help="override suite.device")
@@ -36,6 +51,9 @@ def register(sub) -> None:
     p.add_argument("--ray-address", metavar="ADDR",
                    help="the Ray cluster to join (e.g. ray://head:10001) for --executor ray and for Guess & Check shards "
                         "with shard_on = \"ray\"; default: RAY_ADDRESS, else start a local one (docs/cluster.md)")
+    p.add_argument("--checkpoint-seconds", type=float, metavar="S",
+                   help="a long cell saves its progress to the store at most every S seconds and a killed run "
+                        "continues from it (default: suite.checkpoint_seconds, else 5; 0: never)")
     p.add_argument("--cpus-per-cell", type=int, default=1, metavar="N", help="with --executor ray: cores per cell (default 1)")
     p.add_argument("--retries", type=int, default=3, metavar="N",
                    help="with --executor ray: times a cell whose worker or node died is run again before it is "
@@ -50,6 +68,14 @@ def main(args) -> int:
     warn_load_errors(registry, err)
     manifest = manifests.load(args.manifest, registry, store=args.store, device=args.device,
                               data_root=args.data_root, only=args.only, max_cells=args.max_cells)
+    if args.checkpoint_seconds is not None and not 0 <= args.checkpoint_seconds <= 86_400:
+        raise ZooError(f"--checkpoint-seconds must be between 0 (no checkpoints) and 86400, got {args.checkpoint_seconds:g}")
+    if args.estimate and not args.dry_run:
+        raise ZooError("--estimate goes with --dry-run: zoo bench MANIFEST --dry-run --estimate")
+    if args.estimate:
+        if args.gpus < 1 or not args.gpu_tflops > 0 or not args.horizon_days > 0 or not args.pilot_seconds >= 0:
+            raise ZooError("--estimate needs --gpus >= 1, --gpu-tflops > 0, --horizon-days > 0 and --pilot-seconds >= 0")
+        return estimate_costs(manifest, registry, args, stdout_console(), err)
     if args.dry_run:
         return dry_run(manifest, registry, stdout_console())
     if args.executor == "ray":
@@ -65,7 +91,7 @@ def main(args) -> int:
     store = Store(manifest.store)
     try:
         summary = runner.run(manifest, registry, store, rerun=args.rerun, executor=executor, console=err,
-                             rerun_stale=args.rerun_stale)
+                             rerun_stale=args.rerun_stale, checkpoint_seconds=args.checkpoint_seconds)
         err.print(
             f"{summary['done']} cells run, {summary['skipped']} already in {escape(str(manifest.store))}, "
             f"{summary['failed']} failed"
@@ -84,6 +110,26 @@ def main(args) -> int:
     if summary["interrupted"]:
         return 130
     return 1 if summary["failed"] else 0
+
+
+def estimate_costs(manifest, registry, args, console, err) -> int:
+    """``--dry-run --estimate``: the cost model's tables (:mod:`zoo.estimate`); runs nothing, writes nothing."""
+    records = []
+    if manifest.store.exists():
+        store = Store(manifest.store, create=False)
+        try:
+            records = store.records([b.name for b in manifest.benches])
+        finally:
+            store.close()
+    device = resolve_device(manifest.device)
+    found = estimate(manifest.cells, registry, records, args.pilot_seconds, device,
+                     progress=lambda text: err.print(f"pilot: {text}", markup=False))
+    tables = costs.tables(found, args.gpus, args.gpu_tflops, args.horizon_days * 86_400)
+    others = sum(cell.optimizer.name not in GUESSERS for cell in manifest.cells)
+    reports.render(tables, args.format, console)
+    if others:
+        err.print(f"{others} cells of other optimizers have no estimate (the cost model prices Guess & Check)")
+    return 0
 
 
 def dry_run(manifest, registry, console) -> int:

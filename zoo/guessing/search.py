@@ -61,11 +61,12 @@ class ChunkJudge:
 
 
 def search(stream: ParameterStream, judge, *, target: int, max_guesses: int, chunk: int, workers: int = 1,
-           progress=lambda **counters: None, first: int = 0) -> SearchResult:
+           progress=lambda **counters: None, first: int = 0, checkpoint=lambda tested, indices: None) -> SearchResult:
     """The first ``target`` guesses of ``stream`` that ``judge`` accepts, among guesses ``first .. max_guesses - 1``.
 
     ``first`` (a multiple of ``chunk``) starts the walk further on: a shard of the stream
     (:mod:`zoo.guessing.shards`); ``tested`` is then the index the walk stopped at.
+    ``checkpoint(tested, indices)`` is told where the walk stands after each chunk.
     """
     chunk = -(-chunk // stream.block) * stream.block
     if first % chunk:
@@ -85,6 +86,7 @@ def search(stream: ParameterStream, judge, *, target: int, max_guesses: int, chu
         else:
             n_found, tested = n_found + len(hits), start + count
         progress(tested=tested, accepted=n_found, rate=(tested - first) / max(time.perf_counter() - began, 1e-9))
+        checkpoint(tested, indices)
         return n_found >= target
 
     if workers <= 1:

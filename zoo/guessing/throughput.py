@@ -28,17 +28,23 @@ class Throughput:
     """One engine on one problem: ``rate(guesses)`` runs the search and returns guesses per second."""
 
     def __init__(self, engine: str, model, problem, loss_bin=None, seed: int = 0, device="cpu", generator: str = "philox",
-                 chunk: int = 0, workers: int = 0):
+                 chunk: int = 0, workers: int = 0, radius: float = 1.0):
         problem = problem.to(device)
         self.judge = make_judge(engine, model, problem.x_train, problem.y_train, loss_bin)
-        self.stream = ParameterStream(model.num_params, 1.0, seed, device, generator)
+        self.stream = ParameterStream(model.num_params, radius, seed, device, generator)
         self.chunk = chunk or default_chunk(engine, model.num_params)
         self.workers = workers or default_workers(device)
 
     def run(self, guesses: int) -> Rate:
+        return self.pilot(guesses)[0]
+
+    def pilot(self, guesses: int) -> tuple[Rate, int]:
+        """The rate over the first ``guesses`` of the stream, and how many of them the judge accepted."""
         began, cpu = time.perf_counter(), time.process_time()
-        search(self.stream, self.judge, target=guesses + 1, max_guesses=guesses, chunk=self.chunk, workers=self.workers)
-        return Rate(guesses / (time.perf_counter() - began), (time.process_time() - cpu) / guesses * 1e6)
+        result = search(self.stream, self.judge, target=guesses + 1, max_guesses=guesses, chunk=self.chunk,
+                        workers=self.workers)
+        rate = Rate(guesses / (time.perf_counter() - began), (time.process_time() - cpu) / guesses * 1e6)
+        return rate, len(result.theta)
 
     def warm_up(self, seconds: float = 0.5) -> float:
         """Run a few chunks until ``seconds`` have passed; returns the last guesses/s, a first estimate."""

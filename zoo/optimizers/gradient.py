@@ -18,11 +18,16 @@ The reference sizes a round by its minibatch: batch min(n/2, cap) (cap 2 in
 Tables 2 and 3, 64 in Table 4; ``batch = 0`` with ``batch_cap``) and
 ``population_budget // batch`` models (1,000 in Table 4), retried until one
 fits.
+
+Checkpoints (:meth:`zoo.optimizer.Context.checkpoint`) are taken after an
+epoch: the round's parameters, frozen models, the ``torch.optim`` state and
+the generator's state, with the models found in earlier rounds, so a resumed
+cell trains on exactly as an uninterrupted one would.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -38,6 +43,33 @@ ALGORITHMS = {
     "adam": lambda params, lr, momentum, wd: torch.optim.Adam(params, lr=lr, weight_decay=wd),
     "rmsprop": lambda params, lr, momentum, wd: torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=wd),
 }
+
+
+@dataclass
+class Round:
+    """The models of the round in training and where their training stands."""
+
+    theta: torch.Tensor
+    snapshot: torch.Tensor | None = None  # frozen models' parameters
+    frozen: torch.Tensor | None = None
+    epoch: int = 0  # epochs done
+    optimizer_state: dict | None = None  # torch.optim's state of the flat parameter tensor
+
+
+@dataclass
+class Progress:
+    """A cell's progress: models trained and found so far, and the round in training."""
+
+    trained: int = 0
+    counters: dict = field(default_factory=dict)
+    found: list = field(default_factory=list)  # (theta, acc, loss) per round that found some
+    dropped: int = 0  # accepted models of the last round left out because the target was reached
+    short: bool = False  # the last round was cut short by max_models
+    round: Round | None = None
+
+    @property
+    def n_found(self) -> int:
+        return sum(len(f[0]) for f in self.found)
 
 
 class GradientBaseline:
@@ -66,27 +98,82 @@ class GradientBaseline:
         return max(1, self.population_budget // self.batch_size(n)) if self.population_budget else self.population
 
     def run(self, problem, model, ctx) -> Outcome:
-        gen, trained, found, counters = ctx.generator("init"), 0, [], {"steps": 0, "restarts": 0, "forward_evals": 0.0}
-        n_found = 0
-        while n_found < self.target and trained < self.max_models and not self.spent(counters):
-            if trained:
-                counters["restarts"] += 1
-            m = min(self.models_per_round(len(problem.y_train)), self.max_models - trained)
-            theta = model.initial(self.init, m, self.radius, gen, device=ctx.device)
-            live = lambda epoch, done=trained + m: ctx.progress(  # noqa: E731  models and epochs, for the live bar
-                models=f"{done:,}/{self.max_models:,}", epoch=f"{epoch}/{self.epochs}", accepted=n_found)
-            theta = self.train(theta, problem, model, ctx, gen, counters, live)
-            ctx.trace(counters["forward_evals"], theta, final=True)
-            trained += m
+        n = len(problem.y_train)
+        gen = ctx.generator("init")
+        run = ctx.resume(lambda state: self.restore(state, gen, n, model.num_params, ctx.device))
+        run = run or Progress(counters={"steps": 0, "restarts": 0, "forward_evals": 0.0})
+        while run.n_found < self.target and run.trained < self.max_models and not self.spent(run.counters):
+            if run.round is None:
+                if run.trained:
+                    run.counters["restarts"] += 1
+                m = min(self.models_per_round(n), self.max_models - run.trained)
+                run.round = Round(model.initial(self.init, m, self.radius, gen, device=ctx.device))
+            m = len(run.round.theta)
+            live = lambda epoch, done=run.trained + m: ctx.progress(  # noqa: E731  models and epochs, for the live bar
+                models=f"{done:,}/{self.max_models:,}", epoch=f"{epoch}/{self.epochs}", accepted=run.n_found)
+            theta = self.train(run, problem, model, ctx, gen, live)
+            run.round = None
+            ctx.trace(run.counters["forward_evals"], theta, final=True)
+            run.trained += m
+            run.short = m < self.models_per_round(n)
             with torch.no_grad():
                 acc, loss, ok = self.judge(model, theta, problem, ctx)
-            counters["fit"] = counters.get("fit", 0) + int((acc >= 1).sum())
-            hits = ok.nonzero().flatten()[: self.target - n_found]
+            run.counters["fit"] = run.counters.get("fit", 0) + int((acc >= 1).sum())
+            hits = ok.nonzero().flatten()
+            run.dropped = max(0, len(hits) - (self.target - run.n_found))
+            hits = hits[: self.target - run.n_found]
             if len(hits):
-                found.append((theta[hits], acc[hits], loss[hits]))
-                n_found += len(hits)
-            ctx.progress(tested=trained, accepted=n_found)
-        return _report(model, problem, found, trained, counters, ctx)
+                run.found.append((theta[hits], acc[hits], loss[hits]))
+            ctx.progress(tested=run.trained, accepted=run.n_found)
+            ctx.checkpoint(lambda: self.state(run, gen))
+        ctx.checkpoint(lambda: self.state(run, gen), final=True)
+        return _report(model, problem, run.found, run.trained, run.counters, ctx)
+
+    def state(self, run: "Progress", gen: torch.Generator) -> dict:
+        """Everything a resumed cell needs to go on exactly as this one would (:meth:`restore` reads it)."""
+        current = None
+        if run.round is not None:
+            r = run.round
+            current = {"theta": r.theta, "snapshot": r.snapshot, "frozen": r.frozen, "epoch": r.epoch,
+                       "optimizer": r.optimizer_state}
+        return {"trained": run.trained, "counters": dict(run.counters), "found": [list(f) for f in run.found],
+                "dropped": run.dropped, "short": run.short, "gen": gen.get_state(), "round": current,
+                "max_cell_evals": self.max_cell_evals,
+                "extra": self.extra_state()}
+
+    def restore(self, state: dict, gen: torch.Generator, n: int, num_params: int, device) -> "Progress | None":
+        """A saved :meth:`state` as progress, or None when it is not a stage of this cell's run (a budget shrank)."""
+        found = [tuple(t.to(device) for t in f) for f in state["found"]]
+        run = Progress(int(state["trained"]), {k: float(v) for k, v in state["counters"].items()}, found,
+                       int(state["dropped"]), bool(state["short"]))
+        if any(len(f) != 3 or f[0].shape[1:] != (num_params,) for f in found) or run.trained < 0:
+            raise ValueError("models of another shape")
+        if run.n_found >= self.target and run.n_found > 0 or run.trained > self.max_models:
+            return None  # this cell would have stopped earlier: start afresh
+        if run.dropped or (run.short and run.trained != self.max_models):
+            return None  # the last round was cut by the smaller budget: this cell's was not
+        if self.max_cell_evals != state["max_cell_evals"] and (
+                (state["max_cell_evals"] and run.counters["forward_evals"] >= state["max_cell_evals"])
+                or (self.max_cell_evals and run.counters["forward_evals"] >= self.max_cell_evals)):
+            return None  # one of the two caps on forward evaluations cut the run where the other did not
+        if state["round"] is not None:
+            r = state["round"]
+            if len(r["theta"]) != min(self.models_per_round(n), self.max_models - run.trained):
+                return None  # the round was sized by another max_models
+            run.round = Round(r["theta"].to(device), r["snapshot"].to(device), r["frozen"].to(device), int(r["epoch"]),
+                              r["optimizer"])
+            if r["theta"].shape[1:] != (num_params,) or not 0 < run.round.epoch <= self.epochs:
+                raise ValueError("a round of another shape")
+        gen.set_state(state["gen"])
+        self.restore_extra(state["extra"])
+        return run
+
+    def extra_state(self) -> dict:
+        """A subclass's own progress, saved with the rest."""
+        return {}
+
+    def restore_extra(self, state: dict) -> None:
+        pass
 
     def spent(self, counters) -> bool:
         """Whether the cell's cap on forward evaluations is reached."""
@@ -97,15 +184,29 @@ class GradientBaseline:
         acc, loss = fit_and_loss(model, theta, problem.x_train, problem.y_train)
         return acc, loss, accepted(acc, loss, ctx.loss_bin)
 
-    def train(self, theta, problem, model, ctx, gen, counters, live=lambda epoch: None):
+    def train(self, run, problem, model, ctx, gen, live=lambda epoch: None):
+        """Train the current round's models from its epoch on; checkpoints after an epoch when due."""
         x, y = problem.x_train, problem.y_train
-        n, m = len(y), theta.shape[0]
-        theta = theta.clone().requires_grad_(True)
+        r, counters = run.round, run.counters
+        n, m = len(y), r.theta.shape[0]
+        theta = r.theta.clone().requires_grad_(True)
         optimizer = ALGORITHMS[self.algorithm]([theta], self.lr, self.momentum, self.weight_decay)
-        frozen = torch.zeros(m, dtype=torch.bool, device=theta.device)
-        snapshot = theta.detach().clone()
+        if r.optimizer_state is not None:
+            optimizer.load_state_dict({"state": {0: {k: v.to(theta.device) if isinstance(v, torch.Tensor) else v
+                                                     for k, v in r.optimizer_state.items()}},
+                                       "param_groups": optimizer.state_dict()["param_groups"]})
+        frozen = r.frozen if r.frozen is not None else torch.zeros(m, dtype=torch.bool, device=theta.device)
+        snapshot = r.snapshot if r.snapshot is not None else theta.detach().clone()
         batch = self.batch_size(n)
-        for epoch in range(self.epochs):
+
+        def saved():
+            r.theta, r.snapshot, r.frozen, r.epoch = theta.detach(), snapshot, frozen, epoch  # epochs done
+            r.optimizer_state = optimizer.state_dict()["state"].get(0, {})
+            return self.state(run, gen)
+
+        for epoch in range(r.epoch, self.epochs):
+            if epoch > r.epoch:
+                ctx.checkpoint(saved)
             live(epoch + 1)
             order = torch.randperm(n, generator=gen, device=gen.device).to(x.device)
             for start in range(0, n, batch):

@@ -5,7 +5,9 @@ region's share of the box [-r, r]^P. The machinery lives in
 :mod:`zoo.guessing`: guess i comes from the cell seed and i alone, chunks of
 ``batch`` guesses are judged on ``threads`` threads, and the accepted guesses
 are the first ``target`` of the stream that the acceptance rule admits, so
-the result does not depend on ``batch``, ``threads`` or ``engine``:
+the result does not depend on ``batch``, ``threads`` or ``engine``, nor on
+whether the walk was interrupted and resumed from a checkpoint or continued
+from a smaller budget's (:mod:`zoo.guessing.walk`):
 
 - ``engine = "fast"`` (default): early rejection, sample by sample
   (:mod:`zoo.guessing.early`); models it has no probe for use the reference.
@@ -35,8 +37,8 @@ import torch
 from zoo.guessing.engines import ENGINES, default_chunk, default_workers, make_judge
 from zoo.guessing.reference import fit_and_loss
 from zoo.guessing.places import PLACES, make_place
-from zoo.guessing.search import search
 from zoo.guessing.shards import ShardSpec, shard_size, sharded_search
+from zoo.guessing.walk import Walk, walk_on
 from zoo.guessing.stream import GENERATORS, ParameterStream
 from zoo.hookspecs import hookimpl
 from zoo.optimizer import Outcome
@@ -65,12 +67,15 @@ class GuessAndCheck:
         x, y = problem.x_train, problem.y_train
         stream = ParameterStream(model.num_params, self.radius, ctx.seed, ctx.device, self.generator)
         chunk = self.batch or default_chunk(self.engine, model.num_params)
-        if self.shards:
-            result = self.sharded(stream, model, x, y, ctx, -(-chunk // stream.block) * stream.block)
+        if self.shards:  # saves its final state only
+            walked, result = None, self.sharded(stream, model, x, y, ctx, -(-chunk // stream.block) * stream.block)
         else:
-            result = search(stream, make_judge(self.engine, model, x, y, ctx.loss_bin), target=self.target,
-                            max_guesses=self.max_guesses, chunk=chunk,
-                            workers=self.threads or default_workers(ctx.device), progress=ctx.progress)
+            walked = ctx.resume(Walk.of)  # a killed run's progress, or another budget's
+            result = walk_on(stream, make_judge(self.engine, model, x, y, ctx.loss_bin), walked, target=self.target,
+                             max_guesses=self.max_guesses, chunk=chunk, workers=self.threads or default_workers(ctx.device),
+                             progress=ctx.progress, checkpoint=ctx.checkpoint)
+        final = walked if walked and walked.position >= result.tested else Walk(result.tested, result.indices)
+        ctx.checkpoint(final.state, final=True)
         theta = result.theta.to(ctx.device)
         ctx.trace(result.tested, theta, final=True)  # no path to trace: the accepted guesses at their cost
         with torch.no_grad():  # the baseline's arithmetic, so every engine reports the same numbers

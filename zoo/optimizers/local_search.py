@@ -29,6 +29,15 @@ restarted from a fresh initialization. A cell runs searches until ``target``
 of them fitted or ``max_runs`` were started, and reports the fitted points
 only, with counters ``tested`` (searches started), ``accepted`` (searches
 that fitted) and ``restarts`` (fresh starts after a search that did not fit).
+
+*Checkpoints.* After a round, when due, a cell saves its searches so far,
+the current point with its loss, the step size and the move scheme's state
+and both generators' states; a resumed cell goes on exactly as an
+uninterrupted one. A cell whose ``target`` or ``max_runs`` grew continues
+from the smaller one's; one whose ``max_steps`` or ``max_evals`` grew does
+too when no search so far was stopped by those caps and the cadence of
+accuracy checks is unchanged (with ``check_every = 0`` it follows
+``max_steps``).
 """
 
 from __future__ import annotations
@@ -51,6 +60,13 @@ class Moves:
 
     def __init__(self, step: float, shrink: float):
         self.step, self.shrink, self.shrinks = step, shrink, 0
+
+    def state(self) -> dict:
+        """Where the scheme stands, for a checkpoint (subclasses add theirs)."""
+        return {"step": self.step, "shrinks": self.shrinks}
+
+    def restore(self, state: dict) -> None:
+        self.step, self.shrinks = float(state["step"]), int(state["shrinks"])
 
     def propose(self, point: torch.Tensor, count: int) -> torch.Tensor:
         """Up to ``count`` candidates ``[k, P]`` around ``point[1, P]``; none ends the round early."""
@@ -108,14 +124,16 @@ class LocalSearch:
     def run(self, problem, model, ctx) -> Outcome:
         start = time.perf_counter()
         init_gen, move_gen = ctx.generator("init"), ctx.generator("moves")
-        counters = {"tested": 0, "accepted": 0, "restarts": 0, "steps": 0, "rounds": 0, "forward_evals": 0,
-                    "head_evals": 0, "shrinks": 0}
-        fitted, unfitted_acc = [], []
+        run = ctx.resume(lambda state: self.restore(state, model.num_params, ctx.device, init_gen, move_gen))
+        run = run or Searches({"tested": 0, "accepted": 0, "restarts": 0, "steps": 0, "rounds": 0, "forward_evals": 0,
+                               "head_evals": 0, "shrinks": 0})
+        counters, fitted, unfitted_acc = run.counters, run.fitted, run.unfitted_acc
+        save = lambda: self.state(run, init_gen, move_gen)  # noqa: E731
         while (len(fitted) < self.target and counters["tested"] < self.max_runs
                and not (self.max_cell_evals and counters["forward_evals"] >= self.max_cell_evals)):
-            if counters["tested"] > len(fitted):
+            if counters["tested"] > len(fitted) and run.current is None:
                 counters["restarts"] += 1  # the last search did not fit: a fresh start
-            point = self.search(problem, model, ctx, init_gen, move_gen, counters, start)
+            point = self.search(problem, model, ctx, init_gen, move_gen, run, start, save)
             ctx.trace(counters["forward_evals"], point, final=True)
             counters["tested"] += 1
             acc, loss = fit_and_loss(model, point, problem.x_train, problem.y_train)
@@ -123,6 +141,8 @@ class LocalSearch:
                 fitted.append((point, acc, loss))
             else:
                 unfitted_acc.append(float(acc[0]))
+            ctx.checkpoint(save)
+        ctx.checkpoint(save, final=True)
         counters["accepted"] = len(fitted)
         if unfitted_acc:  # how close the searches that did not count came
             counters["unfitted_best_train_acc"] = max(unfitted_acc)
@@ -132,15 +152,66 @@ class LocalSearch:
         theta, acc, loss = (torch.cat(parts) for parts in zip(*fitted))
         return Outcome.of(model, problem, theta, counters, ctx, train=(acc, loss))
 
-    def search(self, problem, model, ctx, init_gen, move_gen, counters, start) -> torch.Tensor:
-        """One search from a fresh initial point; returns the final point ``[1, P]``."""
+    def state(self, run: "Searches", init_gen, move_gen) -> dict:
+        """Everything a resumed cell needs to go on exactly as this one would (:meth:`restore` reads it)."""
+        current = None
+        if run.current is not None:
+            s = run.current
+            current = {"point": s.point, "acc": s.acc, "loss": s.loss, "norm_loss": s.norm_loss, "evals": s.evals,
+                       "steps": s.steps, "head_evals": s.shared.head_evals, "moves": s.moves.state()}
+        return {"counters": dict(run.counters), "fitted": [list(f) for f in run.fitted], "unfitted_acc": run.unfitted_acc,
+                "capped": run.capped, "most_steps": run.most_steps, "most_evals": run.most_evals,
+                "check_every": self.check_every, "max_steps": self.max_steps, "max_evals": self.max_evals,
+                "max_cell_evals": self.max_cell_evals,
+                "init_gen": init_gen.get_state(), "move_gen": move_gen.get_state(), "current": current}
+
+    def restore(self, state: dict, num_params: int, device, init_gen, move_gen) -> "Searches | None":
+        """A saved :meth:`state` as progress, or None when it is not a stage of this cell's run (a budget changed)."""
+        fitted = [tuple(t.to(device) for t in f) for f in state["fitted"]]
+        if any(len(f) != 3 or f[0].shape != (1, num_params) for f in fitted):
+            raise ValueError("points of another shape")
+        run = Searches({k: v for k, v in state["counters"].items()}, fitted, [float(a) for a in state["unfitted_acc"]],
+                       bool(state["capped"]), int(state["most_steps"]), int(state["most_evals"]))
+        caps = (state["max_steps"], state["max_evals"], state["max_cell_evals"]) == (
+            self.max_steps, self.max_evals, self.max_cell_evals)
+        spent = run.counters["forward_evals"] + (state["current"]["evals"] if state["current"] is not None else 0)
+        if (state["check_every"] != self.check_every or (run.capped and not caps) or run.most_steps > self.max_steps
+                or (self.max_evals and run.most_evals > self.max_evals)
+                or (not caps and self.max_cell_evals and spent >= self.max_cell_evals)):
+            return None  # this cell's searches would have stopped elsewhere: start afresh
+        if len(fitted) >= self.target or run.counters["tested"] > self.max_runs:
+            return None
+        if state["current"] is not None:
+            s = state["current"]
+            if s["steps"] > self.max_steps or (self.max_evals and s["evals"] > self.max_evals):
+                return None
+            if run.counters["tested"] >= self.max_runs:
+                return None
+            moves = self.moves(num_params, move_gen)
+            moves.restore(s["moves"])
+            run.current = Search(s["point"].to(device), s["acc"].to(device), s["loss"].to(device),
+                                 s["norm_loss"].to(device), moves, int(s["evals"]), int(s["steps"]))
+            run.current.head_evals = int(s["head_evals"])
+            if run.current.point.shape != (1, num_params):
+                raise ValueError("a point of another shape")
+        init_gen.set_state(state["init_gen"])
+        move_gen.set_state(state["move_gen"])
+        return run
+
+    def search(self, problem, model, ctx, init_gen, move_gen, run, start, save) -> torch.Tensor:
+        """One search from a fresh initial point, or the one in progress; returns the final point ``[1, P]``."""
         x, y = problem.x_train, problem.y_train
-        point = model.initial(self.init, 1, self.radius, init_gen, device=ctx.device)
-        acc, loss, norm_loss = self.score(model, model.forward(point, x), point, y)
-        moves, evals, steps = self.moves(model.num_params, move_gen), 1, 0
+        counters = run.counters
         per_round, chunk = self.candidates_per_round(len(y)), max(1, SAMPLE_BUDGET // len(y))
         shared = SharedFeatures(model, x)
-        ctx.trace(counters["forward_evals"] + evals, point)
+        if run.current is None:
+            point = model.initial(self.init, 1, self.radius, init_gen, device=ctx.device)
+            acc, loss, norm_loss = self.score(model, model.forward(point, x), point, y)
+            run.current = Search(point, acc, loss, norm_loss, self.moves(model.num_params, move_gen), 1, 0)
+            ctx.trace(counters["forward_evals"] + 1, point)
+        s = run.current
+        s.shared, shared.head_evals = shared, s.head_evals
+        point, acc, loss, norm_loss, moves, evals, steps = s.point, s.acc, s.loss, s.norm_loss, s.moves, s.evals, s.steps
         cap = self.search_cap(counters)
         while (steps < self.max_steps and moves.step >= self.min_step
                and not (steps % self.check_every == 0 and reached(acc, norm_loss, ctx.loss_bin))
@@ -170,6 +241,12 @@ class LocalSearch:
             ctx.progress(steps=counters["steps"] + steps, evals=counters["forward_evals"] + evals, loss=float(loss),
                          train_acc=float(acc), step=moves.step, rate=(counters["forward_evals"] + evals) / max(time.perf_counter() - start, 1e-9))
             ctx.trace(counters["forward_evals"] + evals, point)
+            s.point, s.acc, s.loss, s.norm_loss, s.evals, s.steps = point, acc, loss, norm_loss, evals, steps
+            ctx.checkpoint(save)
+        fitted = steps % self.check_every == 0 and reached(acc, norm_loss, ctx.loss_bin)
+        run.capped |= not fitted and moves.step >= self.min_step  # stopped by max_steps or max_evals
+        run.most_steps, run.most_evals = max(run.most_steps, steps), max(run.most_evals, evals)
+        run.current = None
         counters["steps"] += steps
         counters["forward_evals"] += evals
         counters["head_evals"] += shared.head_evals
@@ -189,6 +266,24 @@ class LocalSearch:
         if self.objective == "normalized":
             return accuracy(logits, y), norm_loss, norm_loss
         return accuracy(logits, y), normalized_loss(logits, torch.ones_like(norm_loss), y), norm_loss
+
+
+class Search:
+    """One search in progress: its point with the point's scores, the move scheme and its counts."""
+
+    def __init__(self, point, acc, loss, norm_loss, moves: Moves, evals: int, steps: int):
+        self.point, self.acc, self.loss, self.norm_loss = point, acc, loss, norm_loss
+        self.moves, self.evals, self.steps = moves, evals, steps
+        self.shared, self.head_evals = None, 0
+
+
+class Searches:
+    """A cell's searches: counters, the fitted points, how close the others came, and the one in progress."""
+
+    def __init__(self, counters: dict, fitted=None, unfitted_acc=None, capped=False, most_steps=0, most_evals=0):
+        self.counters, self.fitted, self.unfitted_acc = counters, fitted or [], unfitted_acc or []
+        self.capped, self.most_steps, self.most_evals = capped, most_steps, most_evals
+        self.current: Search | None = None
 
 
 class SharedFeatures:

@@ -40,6 +40,16 @@ class CoordinateMoves(Moves):
         candidates[torch.arange(len(picks), device=point.device), picks // 2] += signs * self.step
         return candidates
 
+    def state(self):
+        return {**super().state(), "order": self.order, "position": self.position}
+
+    def restore(self, state):
+        super().restore(state)
+        order, position = state["order"].to(self.order.device), int(state["position"])
+        if order.shape != self.order.shape or not 0 <= position <= len(order):
+            raise ValueError("a move list of another length")
+        self.order, self.position = order, position
+
     def improved(self):
         self.shuffle()
 

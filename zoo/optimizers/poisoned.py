@@ -38,33 +38,9 @@ from zoo.evaluate import accepted, fit_and_loss
 from zoo.hookspecs import hookimpl
 from zoo.optimizer import Outcome
 from zoo.optimizers import gradient, guess_check
+from zoo.poisoning import poison_points, poisoned_problem, wrong_labels  # noqa: F401  (part of this plugin's interface)
 from zoo.registry import Param, PluginSpec
 from zoo.task import Problem
-
-
-def wrong_labels(y: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """The derangement c -> (c + 1) mod k: every label moves, two classes swap."""
-    return (y + 1) % num_classes
-
-
-def poison_points(problem: Problem, poison: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first ``poison`` test points (0: all of them) with their wrong labels."""
-    available = len(problem.y_test)
-    if poison < 0 or poison > available:
-        raise ValueError(f"poison must lie in 0..{available} (the test set's size; 0 takes all of it), got {poison}")
-    count = poison or available
-    return problem.x_test[:count], wrong_labels(problem.y_test[:count], problem.num_classes)
-
-
-def poisoned_problem(problem: Problem, poison: int, repeat: int = 1) -> Problem:
-    """The clean training set ``repeat`` times, then the poison points with wrong labels."""
-    x_poison, y_poison = poison_points(problem, poison)
-    reps = (repeat,) + (1,) * (problem.x_train.dim() - 1)
-    return replace(
-        problem,
-        x_train=torch.cat([problem.x_train.repeat(reps), x_poison]),
-        y_train=torch.cat([problem.y_train.repeat(repeat), y_poison]),
-    )
 
 
 ACCEPT = ("clean", "poisoned")
@@ -123,6 +99,12 @@ class PoisonedSGD(gradient.GradientBaseline):
             return torch.zeros(theta.shape[0], dtype=torch.bool, device=theta.device)
         acc, loss = fit_and_loss(model, theta, x, y)
         return acc >= 1
+
+    def extra_state(self) -> dict:
+        return {"calls": self._calls, "fit_poisoned": self.fit_poisoned}
+
+    def restore_extra(self, state: dict) -> None:
+        self._calls, self.fit_poisoned = int(state["calls"]), int(state["fit_poisoned"])
 
     def judge(self, model, theta, problem, ctx):
         fits_poisoned = fit_and_loss(model, theta, problem.x_train, problem.y_train)

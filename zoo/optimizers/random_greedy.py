@@ -28,6 +28,13 @@ class GaussianMoves(Moves):
         noise = torch.randn(count, point.shape[1], generator=self.gen, device=point.device, dtype=point.dtype)
         return noise.mul_(self.step).add_(point)
 
+    def state(self):
+        return {**super().state(), "failures": self.failures}
+
+    def restore(self, state):
+        super().restore(state)
+        self.failures = int(state["failures"])
+
     def improved(self):
         self.failures = 0
 
