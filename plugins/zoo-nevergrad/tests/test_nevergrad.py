@@ -120,6 +120,14 @@ def test_readme_shows_the_comparison_manifest_and_it_is_valid(registry):
     assert len(loaded.cells) == 7 * 2 * 2
 
 
+def test_equal_budget_manifest_gives_every_optimizer_the_same_budget(registry):
+    here = Path(__file__).resolve().parents[1]
+    loaded = manifest.load(here / "equal-budget.toml", registry)
+    params = {cell.label: cell.optimizer.params for cell in loaded.cells}
+    assert params["G&C"]["max_guesses"] == params["SGD"]["max_cell_evals"] == params["PS"]["max_cell_evals"] == 100_000
+    assert params["(1+1)-ES"]["budget"] * params["(1+1)-ES"]["target"] == 100_000
+
+
 def test_a_bench_budget_is_shared_among_the_searches(tmp_path):
     """``budget_evals`` gives each of the cell's ``target`` searches an equal share; the cell never spends more."""
     from zoo.testing import run_manifest
