@@ -70,7 +70,7 @@ def test_a_volume_of_ten_to_the_minus_ten_is_estimated_within_its_interval():
     assert -10.6 < exact < -10.5
     estimate, finals = subset_simulation.run(region_score(model, x, y, None, 1.0), model.num_params, 300, 4, 0.1, 20,
                                              torch.Generator().manual_seed(7))
-    assert estimate.low <= exact <= estimate.high and estimate.high - estimate.low < 1.5
+    assert estimate.low <= exact <= estimate.high and estimate.high - estimate.low < 2.0
     assert all(len(rep.levels) >= 10 for rep in estimate.repeats)
     for rep in estimate.repeats:  # each level keeps about p0 of its particles, moved with the target acceptance
         assert all(0.1 <= level.probability < 0.15 for level in rep.levels[:-1])

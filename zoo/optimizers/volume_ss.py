@@ -9,17 +9,20 @@ models drawn from the prior restricted to that region: the volume-only
 sampler's models, with their test accuracies, as Guess & Check reports its
 accepted guesses.
 
-The levels come from one continuous score (negative inside the region):
+The levels come from one score, at most 0 exactly inside the region:
 
-    score = max( -min_i margin_i ,  max(lo - L, L - hi) )
+    score = K + h / (1 + h)        while K > 0 samples are misclassified
+    score = d / (1 + |d|)          once all fit (0 without a loss bin)
 
-where ``margin_i`` is sample i's scaled logit of its label minus the largest
-other one (logits divided by the model's ``norm_scale``, as in the normalized
-loss L, so both terms are in the same units) and the second term, present
-only with a loss bin (lo, hi], is how far L lies outside the bin. The worst
-margin has no flat regions where particles could tie, unlike a count of
-misclassified samples or a summed hinge, which are constant wherever every
-sample is right. The last level is the acceptance rule itself
+where ``h`` sums the misclassified samples' violations ``-margin_i`` (sample
+i's scaled logit of its label minus the largest other one, logits divided by
+the model's ``norm_scale`` as in the normalized loss L) and ``d = max(lo - L,
+L - hi)`` is how far L lies outside the bin (lo, hi]. The count comes first:
+a score on margins alone (the worst margin, say) is drawn towards networks
+whose outputs barely depend on the input, where every margin is near 0
+without any fitting, and the levels shrink into that trap forever. Within a
+count the violations order the particles continuously, so they do not tie on
+the count's plateaus. The last level is the acceptance rule itself
 (:func:`zoo.evaluate.accepted`), so the estimate is of exactly the region
 Guess & Check counts.
 
@@ -49,13 +52,26 @@ def to_parameters(z: torch.Tensor, radius: float) -> torch.Tensor:
     return radius * torch.erf(z / math.sqrt(2.0))
 
 
-def worst_margin(logits: torch.Tensor, scale: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Per model, the smallest over samples of (scaled logit of the label − the largest other scaled logit)."""
+def margins(logits: torch.Tensor, scale: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``[M, N]``: each sample's scaled logit of its label minus the largest other scaled logit."""
     scaled = logits / scale.view(-1, 1, 1)
     label = torch.nn.functional.one_hot(y, scaled.shape[-1]).bool().unsqueeze(0)
     own = scaled.masked_fill(~label, -math.inf).amax(-1)
     other = scaled.masked_fill(label, -math.inf).amax(-1)
-    return (own - other).amin(1)
+    return own - other
+
+
+def level_score(margin: torch.Tensor, loss: torch.Tensor, loss_bin: LossBin | None) -> torch.Tensor:
+    """Misclassified count + h / (1 + h) (h: summed violations), or, once all fit, the squashed distance to the bin."""
+    wrong = margin < 0
+    h = (-margin).clamp(min=0).sum(1)
+    s = wrong.sum(1) + h / (1 + h)
+    inside = torch.zeros_like(h)
+    if loss_bin is not None:
+        lo, hi = loss_bin
+        d = torch.maximum(lo - loss, loss - hi)
+        inside = d / (1 + d.abs())
+    return torch.where(wrong.any(1), s, inside)
 
 
 def region_score(model, x: torch.Tensor, y: torch.Tensor, loss_bin: LossBin | None, radius: float):
@@ -68,11 +84,7 @@ def region_score(model, x: torch.Tensor, y: torch.Tensor, loss_bin: LossBin | No
         for part in to_parameters(z, radius).split(per_pass):
             logits, scale = model.forward(part, x), model.norm_scale(part)
             loss = normalized_loss(logits, scale, y)
-            s = -worst_margin(logits, scale, y)
-            if loss_bin is not None:
-                lo, hi = loss_bin
-                s = torch.maximum(s, torch.maximum(lo - loss, loss - hi))
-            scores.append(s)
+            scores.append(level_score(margins(logits, scale, y), loss, loss_bin))
             oks.append(accepted((logits.argmax(-1) == y).float().mean(1), loss, loss_bin))
         return torch.cat(scores), torch.cat(oks)
 
