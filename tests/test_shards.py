@@ -217,3 +217,33 @@ def test_cells_that_differ_only_in_shards_draw_the_same_stream_and_store_the_sam
     assert expected["models"] == 4
     for shards in (2, 3):
         assert stored[cells[shards].id] == expected, shards
+
+
+def test_a_sharded_cell_interrupted_resumes_from_its_checkpoint_to_the_same_result(cell):
+    from zoo.checkpoints import Checkpointer, Saved
+
+    problem, model = cell
+    params = dict(target=50, max_guesses=1_500, batch=32, shards=2, shard_size=64)  # unfilled: every range counts
+    expected, theta = run_cell(problem, model, "guess_check", **params)
+    saves, updates = [], []
+
+    def interrupt(**counters):  # Ctrl-C after the tenth merged range
+        updates.append(counters)
+        if len(updates) == 10:
+            raise KeyboardInterrupt
+
+    spec = default_registry().get("optimizer", "guess_check")
+    first = Checkpointer(1e-9, save=lambda header, data: saves.append((header, data)))
+    ctx = Context(seed=5, loss_bin=LOSS_BIN, keep_params=True, progress=interrupt, checkpoints=first)
+    with pytest.raises(KeyboardInterrupt):
+        spec.build(**spec.resolve(params)).run(problem, model, ctx)
+    assert len(saves) >= 9
+    again = Checkpointer(1e-9, Saved(*saves[-1], cell_id="before"), save=lambda header, data: None)
+    trajectory = Trajectory(problem, model)
+    ctx = Context(seed=5, loss_bin=LOSS_BIN, keep_params=True, trajectory=trajectory, checkpoints=again)
+    outcome = spec.build(**spec.resolve(params)).run(problem, model, ctx)
+    assert again.resumed_from == "before"
+    assert 0 < again.load()["optimizer"]["position"] < params["max_guesses"]  # it went on from the middle
+    got = cell_metrics(outcome, 1.0)
+    assert got["counters"] == expected["counters"] and got["test_acc_values"] == expected["test_acc_values"]
+    assert torch.equal(outcome.params, theta)

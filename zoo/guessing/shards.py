@@ -14,7 +14,9 @@ one machine, whatever the number of shards, workers or failures:
   ``retries`` times; then the search fails with the cause;
 - once the ranges merged so far (from the start of the stream, without a
   gap) hold ``target`` accepted guesses, no later range can matter: those
-  still out are cancelled.
+  still out are cancelled;
+- the merged prefix is a :class:`~zoo.guessing.walk.Walk`: it is offered as
+  a checkpoint after every merge, and a search can start from one.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from zoo.evaluate import LossBin
 from zoo.guessing.engines import make_judge
 from zoo.guessing.search import SearchResult, search
 from zoo.guessing.stream import ParameterStream
+from zoo.guessing.walk import Walk, rows
 
 AUTO_CHUNKS = 256  # chunks per range when the size is left to zoo: a few seconds of one core's work
 
@@ -100,10 +103,12 @@ class ShardFailed(RuntimeError):
 class Merge:
     """Finished ranges, taken in stream order up to ``target`` accepted guesses."""
 
-    def __init__(self, target: int, num_params: int):
+    def __init__(self, target: int, num_params: int, first: int = 0, before: list[int] = (), theta=None):
+        """Merged so far: guesses ``0 .. first - 1``, accepted ``before`` (their parameters ``theta``)."""
         self.target, self.num_params = target, num_params
         self.waiting: dict[int, ShardResult] = {}  # finished, not yet next in stream order
-        self.frontier, self.found, self.indices = 0, [], []  # merged: the stream up to frontier
+        self.frontier, self.indices = first, list(before)  # merged: the stream up to frontier
+        self.found = [theta.cpu()] if self.indices else []
 
     @property
     def accepted(self) -> int:
@@ -132,17 +137,25 @@ class Merge:
 
 
 def sharded_search(spec: ShardSpec, place, *, max_guesses: int, size: int, parallel: int, retries: int,
-                   progress=lambda **counters: None) -> SearchResult:
+                   progress=lambda **counters: None, walk: Walk | None = None,
+                   checkpoint=lambda make_state: None) -> SearchResult:
     """The first ``target`` accepted guesses among the first ``max_guesses``, ranges of ``size`` judged at ``place``.
 
     ``place`` runs ranges (:mod:`zoo.guessing.places`): ``submit(first, stop)``
     returns a handle, ``wait(handles)`` returns ``[(handle, ShardResult or
     exception)]`` for at least one finished range, ``cancel(handles)`` gives
-    up on the others.
+    up on the others. ``walk`` is progress to go on from (a checkpoint);
+    ``checkpoint(make_state)`` is offered the merged walk's state after each merge.
     """
-    merge = Merge(spec.target, spec.model.num_params)
+    walk = walk or Walk()
+    stream = ParameterStream(spec.model.num_params, spec.radius, spec.seed, spec.device, spec.generator)  # draws known ones
+    served = walk.serves(stream, spec.target, max_guesses)
+    if served is not None:
+        return served
+    first, before = walk.restart(spec.chunk)
+    merge = Merge(spec.target, spec.model.num_params, first, before, rows(stream, before) if before else None)
     out: dict = {}  # handle -> (first, stop, failures so far)
-    next_first, judged, began = 0, 0, time.perf_counter()
+    next_first, judged, began = first, 0, time.perf_counter()
 
     def submit(first: int, stop: int, failures: int) -> None:
         out[place.submit(first, stop)] = (first, stop, failures)
@@ -164,6 +177,7 @@ def sharded_search(spec: ShardSpec, place, *, max_guesses: int, size: int, paral
                     continue
                 judged += result.end - result.first
                 merge.add(result)
+                checkpoint(lambda: Walk(merge.frontier, list(merge.indices)).state())
             progress(tested=judged, accepted=min(spec.target, merge.accepted + merge.pending_hits()),
                      rate=judged / max(time.perf_counter() - began, 1e-9), shards=len(out))
     finally:

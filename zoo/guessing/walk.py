@@ -28,6 +28,20 @@ class Walk:
     def state(self) -> dict:
         return {"position": self.position, "indices": list(self.indices)}
 
+    def serves(self, stream: ParameterStream, target: int, max_guesses: int) -> SearchResult | None:
+        """The result, when this walk already holds it (``target`` accepted, or ``max_guesses`` judged); else None."""
+        known = [i for i in self.indices if i < min(self.position, max_guesses)]
+        if len(known) >= target:
+            return SearchResult(rows(stream, known[:target]), known[target - 1] + 1, known[:target])
+        if self.position >= max_guesses:
+            return SearchResult(rows(stream, known), max_guesses, known)
+        return None
+
+    def restart(self, chunk: int) -> tuple[int, list[int]]:
+        """Where to walk on (the chunk boundary at or below the position) and the accepted guesses before it."""
+        first = self.position - self.position % chunk
+        return first, [i for i in self.indices if i < first]
+
     @classmethod
     def of(cls, state: dict) -> "Walk":
         """A saved :meth:`state`, checked: ValueError when it is not one."""
@@ -53,14 +67,11 @@ def walk_on(stream: ParameterStream, judge, walk: Walk | None, *, target: int, m
     ``checkpoint(make_state)`` is offered the walk's state after each chunk.
     """
     walk = walk or Walk()
-    known = [i for i in walk.indices if i < min(walk.position, max_guesses)]
-    if len(known) >= target:
-        return SearchResult(rows(stream, known[:target]), known[target - 1] + 1, known[:target])
-    if walk.position >= max_guesses:
-        return SearchResult(rows(stream, known), max_guesses, known)
+    served = walk.serves(stream, target, max_guesses)
+    if served is not None:
+        return served
     chunk = -(-chunk // stream.block) * stream.block
-    first = walk.position - walk.position % chunk
-    before = [i for i in known if i < first]
+    first, before = walk.restart(chunk)
     result = search(stream, judge, target=target - len(before), max_guesses=max_guesses, chunk=chunk, workers=workers,
                     progress=progress, first=first,
                     checkpoint=lambda tested, indices: checkpoint(lambda: Walk(tested, before + indices).state()))

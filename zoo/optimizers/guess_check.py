@@ -67,10 +67,10 @@ class GuessAndCheck:
         x, y = problem.x_train, problem.y_train
         stream = ParameterStream(model.num_params, self.radius, ctx.seed, ctx.device, self.generator)
         chunk = self.batch or default_chunk(self.engine, model.num_params)
-        if self.shards:  # saves its final state only
-            walked, result = None, self.sharded(stream, model, x, y, ctx, -(-chunk // stream.block) * stream.block)
+        walked = ctx.resume(Walk.of)  # a killed run's progress, or another budget's
+        if self.shards:
+            result = self.sharded(stream, model, x, y, ctx, -(-chunk // stream.block) * stream.block, walked)
         else:
-            walked = ctx.resume(Walk.of)  # a killed run's progress, or another budget's
             result = walk_on(stream, make_judge(self.engine, model, x, y, ctx.loss_bin), walked, target=self.target,
                              max_guesses=self.max_guesses, chunk=chunk, workers=self.threads or default_workers(ctx.device),
                              progress=ctx.progress, checkpoint=ctx.checkpoint)
@@ -83,15 +83,15 @@ class GuessAndCheck:
         counters = {"tested": result.tested, "accepted": len(theta), "forward_evals": result.tested}  # a guess: one evaluation
         return Outcome.of(model, problem, theta, counters, ctx, train=train)
 
-    def sharded(self, stream, model, x, y, ctx, chunk):
-        """The same search, its ranges judged ``shards`` at a time where ``shard_on`` says."""
+    def sharded(self, stream, model, x, y, ctx, chunk, walked):
+        """The same search, its ranges judged ``shards`` at a time where ``shard_on`` says, from ``walked`` on."""
         spec = ShardSpec(uuid.uuid4().hex, model, x.cpu(), y.cpu(), ctx.loss_bin, self.engine, self.radius, stream.seed,
                          self.generator, str(ctx.device), self.target, chunk)
         size = shard_size(self.shard_size, chunk, self.max_guesses, self.shards)
         place = make_place(self.shard_on, spec, self.shards, cpus=self.threads or 1)
         try:
             return sharded_search(spec, place, max_guesses=self.max_guesses, size=size, parallel=self.shards,
-                                  retries=self.retries, progress=ctx.progress)
+                                  retries=self.retries, progress=ctx.progress, walk=walked, checkpoint=ctx.checkpoint)
         finally:
             place.close()
 
