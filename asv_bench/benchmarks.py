@@ -1,4 +1,4 @@
-"""Guess & Check throughput, the SGD population step, a pattern-search round and a cell under load, across commits.
+"""Guess & Check throughput, the SGD population step, pattern-search rounds and a cell under load, across commits.
 
 MNIST comes from the data root (``ZOO_DATA_ROOT``) when it holds MNIST, else
 from the subset embedded in the package, so the benchmarks run offline.
@@ -14,6 +14,7 @@ from zoo.optimizer import Context
 from zoo.optimizers.gradient import GradientBaseline
 from zoo.optimizers.pattern_search import PatternSearch
 from zoo.registry import default_registry
+from zoo.search_rate import SearchRate
 from zoo.tasks.mnist import MNIST
 from zoo.tasks.toys import Toy2D, sample_kink
 
@@ -89,6 +90,25 @@ class PatternSearchSteps:
 
     def time_ten_steps(self):
         self.search.run(self.problem, self.model, Context(seed=0))
+
+
+class PatternSearchRounds:
+    """Pattern-search rounds/s of the reference design and of zoo, the same moves (Table 4: LeNet-1, n = 100, 99 candidates)."""
+
+    params = (["reference", "fast"],)
+    param_names = ["engine"]
+    timeout = 300
+
+    def setup(self, engine):
+        problem = MNIST("all").sample(100, 0)
+        self.rate = SearchRate("pattern_search", engine, LeNet(problem.input_shape, 10, width=1.0), problem, 10_000)
+        self.rate.run(1)  # oneDNN compiles its kernels for these shapes
+        self.rounds = max(2, int(SECONDS * self.rate.run(2).per_second))
+
+    def track_rounds_per_second(self, engine):
+        return self.rate.run(self.rounds).per_second
+
+    track_rounds_per_second.unit = "rounds/s"
 
 
 class UnderLoad:

@@ -17,7 +17,7 @@ sys.path.insert(0, str(REPO))
 from asv_bench import benchmarks  # noqa: E402
 
 SUITES = [benchmarks.GuessCheckLeNet, benchmarks.GuessCheckKink, benchmarks.SGDPopulationStep,
-          benchmarks.PatternSearchSteps, benchmarks.UnderLoad]
+          benchmarks.PatternSearchSteps, benchmarks.PatternSearchRounds, benchmarks.UnderLoad]
 
 
 def combinations(suite):

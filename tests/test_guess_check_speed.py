@@ -20,3 +20,28 @@ def test_speed_reports_both_engines_and_the_ratio(shared_data):
 def test_speed_rejects_bad_input():
     done = run_zoo("speed", "--n", "1")
     assert done.returncode == 2 and "--n >= 2" in done.stderr
+
+
+def test_speed_measures_the_cifar10_lenet_and_the_toys_mlp(shared_data):
+    done = run_zoo("speed", "--task", "cifar10", "kink", "--n", "2", "--seconds", "0.05", "--rounds", "1", "--format", "json",
+                   "--data-root", shared_data)
+    assert done.returncode == 0, done.stderr
+    cifar, kink = json.loads(done.stdout)["results"]
+    assert (cifar["task"], cifar["model"], kink["task"], kink["model"]) == ("cifar10", "LeNet-0.5", "kink", "MLP-20")
+    assert all(rate > 0 for result in (cifar, kink) for rate in result["best"].values())
+
+
+def test_search_speed_times_the_reference_design_and_zoo_on_the_same_search(shared_data):
+    done = run_zoo("speed", "--search", "--optimizer", "pattern_search", "--task", "mnist", "--n", "100", "--seconds", "0.1",
+                   "--rounds", "1", "--format", "json", "--data-root", shared_data)
+    assert done.returncode == 0, done.stderr
+    (result,) = json.loads(done.stdout)["results"]
+    assert (result["optimizer"], result["task"], result["n"], result["candidates"]) == ("pattern_search", "mnist", 100, 99)
+    for engine in ("reference", "fast"):
+        assert result["best"][engine] > 0 and 0 < result["steps"][engine][0] <= result["rounds"][engine]
+    assert result["ratio"] == result["best"]["fast"] / result["best"]["reference"]
+
+
+def test_search_speed_rejects_the_toy_task():
+    done = run_zoo("speed", "--search", "--task", "kink")
+    assert done.returncode == 2 and "--task kink" in done.stderr and "Traceback" not in done.stderr

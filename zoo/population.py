@@ -113,6 +113,13 @@ class PopulationModel:
         """Logits ``[M, N, C]`` from features ``shared[N, F]`` that every model in ``theta`` has."""
         raise NotImplementedError
 
+    # Optional: ``single_moves(point[1, P], x, previous)`` returns an object whose ``evaluate(index[K], delta[K])``
+    # gives the logits ``[K, N, C]`` and norm scales ``[K]`` of copies of the point each moved at one coordinate, and
+    # whose ``logits``/``scale`` are the point's own (``previous``: such an object for an earlier point, or None);
+    # pattern search then skips the copies and their forward passes.
+    # A subclass that changes the forward pass must set it back to None.
+    single_moves = None
+
     def norm_scale(self, theta: torch.Tensor) -> torch.Tensor:
         """Per-model divisor ``[M]`` of the logits for the normalized loss."""
         raise NotImplementedError

@@ -4,11 +4,13 @@
 and beside two busy-looping processes, alternating, and prints the ratio
 (:mod:`zoo.contention`). ``zoo speed --shards`` measures a sharded search on
 a local Ray cluster of one-core nodes: one worker, then all of them,
-alternating, and their ratio.
+alternating, and their ratio. ``zoo speed --search`` times pattern search
+and random greedy search rounds of the reference design and of zoo on Table
+4's setting (:mod:`zoo.search_rate`).
 
-Both engines search the same parameter stream of LeNet guesses on the same
-two-class MNIST training set with the same acceptance rule (100% train
-accuracy and normalized loss in the bin). Measurements alternate between the
+Both engines search the same parameter stream of guesses (LeNet on two-class
+MNIST or CIFAR-10, or the toys' MLP on the kink points) with the same
+acceptance rule (100% train accuracy and normalized loss in the bin). Measurements alternate between the
 engines, so both see the same load on a shared machine; each engine's best
 round counts, and the ratio is fast / reference.
 """
@@ -30,8 +32,12 @@ from zoo.errors import ZooError
 from zoo.guessing import native
 from zoo.guessing.throughput import ShardedThroughput, Throughput
 from zoo.models.lenet import LeNet
+from zoo.models.mlp import MLP
 from zoo.registry import default_registry
+from zoo.search_rate import BUDGETS, SEARCHES, side_by_side
+from zoo.tasks.cifar10 import CIFAR10
 from zoo.tasks.mnist import MNIST
+from zoo.tasks.toys import Toy2D, sample_kink
 
 # (column, engine, generator): the baseline draws with torch's generator, as the reference implementation does.
 SETUPS = (("reference", "reference", "torch"), ("fast, torch RNG", "fast", "torch"), ("fast", "fast", "philox"))
@@ -41,15 +47,22 @@ def register(sub) -> None:
     p = sub.add_parser("speed", help="guesses/s of the reference and the fast Guess & Check, side by side",
                        description="Measure Guess & Check guesses per second of the reference engine (every guess on "
                                    "all n samples) and the fast engine (early rejection) in one run, and their ratio.")
-    p.add_argument("--n", type=int, nargs="+", default=[2, 16], help="training-set sizes (default: 2 16)")
-    p.add_argument("--width", type=float, default=0.5, help="LeNet width (default 0.5)")
+    p.add_argument("--n", type=int, nargs="+", help="training-set sizes (default: 2 16; with --search 100 1000)")
+    p.add_argument("--task", choices=("mnist", "cifar10", "kink"), nargs="+",
+                   help="data: two-class MNIST or CIFAR-10 (3x32x32), or the toys' 2-D kink points (default: mnist; "
+                        "with --search ten-class mnist cifar10)")
+    p.add_argument("--model", choices=("lenet", "mlp"), default="lenet",
+                   help="Guess & Check model: LeNet of --width or the toys' MLP of --hidden units (default lenet; kink "
+                        "takes the MLP)")
+    p.add_argument("--width", type=float, default=0.5, help="LeNet width (default 0.5; --search uses LeNet-1)")
+    p.add_argument("--hidden", type=int, default=20, help="hidden units of the MLP (default 20)")
     p.add_argument("--bin", type=float, nargs=2, default=(0.30, 0.35), metavar=("LO", "HI"),
                    help="loss bin (LO, HI] of the acceptance rule (default 0.30 0.35)")
     p.add_argument("--seconds", type=float, default=3.0, help="length of one measurement (default 3)")
     p.add_argument("--rounds", type=int, default=3, help="measurements per engine, alternating; the best counts (default 3)")
     p.add_argument("--seed", type=int, default=0, help="data seed and parameter-stream seed (default 0)")
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    p.add_argument("--data-root", help="folder with offline MNIST (default: ZOO_DATA_ROOT, else the embedded subset)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where the engines run (default cpu)")
+    p.add_argument("--data-root", help="folder with offline MNIST and CIFAR-10 (default: ZOO_DATA_ROOT; MNIST: else the embedded subset)")
     p.add_argument("--load", action="store_true",
                    help="instead: the default suite's SGD and G&C cells (n = 2, bin (0.50, 0.55], seed 0) idle and beside "
                         "two busy-looping processes, and the ratio of their times")
@@ -57,13 +70,28 @@ def register(sub) -> None:
                    help="instead: guesses/s of a sharded search (fast engine, the first --n) on a local Ray cluster of "
                         "--workers one-core nodes, with one range at a time and with one per worker, and their ratio")
     p.add_argument("--workers", type=int, default=2, help="with --shards: nodes of one core each (default 2)")
+    p.add_argument("--search", action="store_true",
+                   help="instead: rounds/s of pattern search and random greedy search, the reference design (point and "
+                        "candidates all on all n samples in one batched pass) against zoo, same moves, Table 4's setting")
+    p.add_argument("--optimizer", choices=tuple(SEARCHES), nargs="+", default=list(SEARCHES),
+                   help="with --search: which searches (default both)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(handler=main)
 
 
-def measure(n: int, args) -> dict:
-    problem = MNIST().sample(n, args.seed)
-    model = LeNet(problem.input_shape, problem.num_classes, width=args.width)
+def setting(task: str, n: int, args):
+    """The problem and model that Guess & Check is measured on."""
+    if task == "kink":
+        problem = Toy2D(sample_kink, 0.25).sample(n, args.seed)
+        return problem, MLP(problem.input_shape, 2, hidden=args.hidden)
+    problem = (MNIST() if task == "mnist" else CIFAR10()).sample(n, args.seed)
+    if args.model == "mlp":
+        return problem, MLP(problem.input_shape, 2, hidden=args.hidden)
+    return problem, LeNet(problem.input_shape, problem.num_classes, width=args.width)
+
+
+def measure(task: str, n: int, args) -> dict:
+    problem, model = setting(task, n, args)
     engines = {name: Throughput(engine, model, problem, tuple(args.bin), args.seed, args.device, generator)
                for name, engine, generator in SETUPS}
     guesses = {name: max(1, int(engine.warm_up() * args.seconds)) for name, engine in engines.items()}
@@ -73,6 +101,8 @@ def measure(n: int, args) -> dict:
             rounds[name].append(engine.run(guesses[name]))
     best = {name: max(rate.per_second for rate in values) for name, values in rounds.items()}
     return {
+        "task": task,
+        "model": f"LeNet-{args.width:g}" if isinstance(model, LeNet) else f"MLP-{args.hidden}",
         "n": n,
         "best": best,
         "ratio": best["fast"] / best["reference"],
@@ -85,6 +115,10 @@ def measure(n: int, args) -> dict:
 def main(args) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         raise ZooError("--device cuda: no CUDA device is available here; use --device cpu")
+    args.n = args.n or ([100, 1000] if args.search else [2, 16])
+    args.task = args.task or (["mnist", "cifar10"] if args.search else ["mnist"])
+    if args.search and "kink" in args.task:
+        raise ZooError("zoo speed --search measures Table 4's LeNet-1 on mnist or cifar10; --task kink is for Guess & Check")
     if min(args.n) < 2 or args.seconds <= 0 or args.rounds < 1 or not args.bin[0] < args.bin[1]:
         raise ZooError("zoo speed needs every --n >= 2 (two classes), --seconds > 0, --rounds >= 1 and --bin LO < HI")
     if args.data_root:
@@ -95,29 +129,78 @@ def main(args) -> int:
         if args.workers < 2:
             raise ZooError(f"--workers must be at least 2 (one worker is the baseline), got {args.workers}")
         return across_workers(args)
-    results = [measure(n, args) for n in args.n]
+    if args.search:
+        return search_speed(args)
+    results = [measure(task, n, args) for task in args.task for n in args.n]
     if args.format == "json":
-        print(json.dumps({"width": args.width, "bin": list(args.bin), "device": args.device, "threads": torch.get_num_threads(),
-                          "compiled_kernels": native.philox_fill() is not None, "results": results}, indent=2))
+        print(json.dumps({"bin": list(args.bin), "device": args.device, "threads": torch.get_num_threads(),
+                          "compiled_kernels": native.philox_fill() is not None, "peak_gpu_bytes": peak_gpu_bytes(args),
+                          "results": results}, indent=2))
         return 0
-    table = Table(title=f"Guess & Check guesses/s: LeNet width {args.width}, two-class MNIST, U[-1,1], "
-                        f"bin ({args.bin[0]}, {args.bin[1]}], {args.device}, {torch.get_num_threads()} threads",
-                  title_justify="left")
+    table = Table(title=f"Guess & Check guesses/s: two-class tasks, U[-1,1], bin ({args.bin[0]}, {args.bin[1]}], "
+                        f"{args.device}, {torch.get_num_threads()} threads", title_justify="left")
     names = [name for name, _, _ in SETUPS]
-    for column in ["n", *names, "fast / reference", "(torch RNG)"]:
+    for column in ["task", "model", "n", *names, "fast / reference", "(torch RNG)"]:
         table.add_column(column, justify="right")
     for r in results:
-        table.add_row(str(r["n"]), *(f"{r['best'][name]:,.0f}" for name in names), f"{r['ratio']:.1f}x",
-                      f"{r['ratio_torch_rng']:.1f}x")
+        table.add_row(r["task"], r["model"], str(r["n"]), *(f"{r['best'][name]:,.0f}" for name in names),
+                      f"{r['ratio']:.1f}x", f"{r['ratio_torch_rng']:.1f}x")
     console = stdout_console()
     console.print(table)
+    print_peak(console, args)
     kernels = "compiled C kernels" if native.philox_fill() else "torch operations (no C compiler: slower)"
     console.print(f"fast engine on {kernels}; every round, guesses/s (the best counts), and the median CPU time per "
                   "guess over all threads:")
     for r in results:
         for name in names:
             rounds = " ".join(f"{v:,.0f}" for v in r["rounds"][name])
-            console.print(f"  n={r['n']:<3} {name:16} {rounds:28} {r['cpu_us_per_guess'][name]:8.1f} CPU µs/guess")
+            console.print(f"  {r['task']:7} n={r['n']:<3} {name:16} {rounds:28} {r['cpu_us_per_guess'][name]:8.1f} CPU µs/guess")
+    return 0
+
+
+def peak_gpu_bytes(args) -> int | None:
+    """The most GPU memory torch held at once during the measurements (None on the CPU)."""
+    return torch.cuda.max_memory_allocated() if args.device == "cuda" else None
+
+
+def print_peak(console, args) -> None:
+    if args.device == "cuda":
+        console.print(f"peak GPU memory: {peak_gpu_bytes(args) / 2**20:,.0f} MiB", markup=False)
+
+
+def search_speed(args) -> int:
+    """Rounds/s of each search on each task and n, the reference design and zoo side by side."""
+    results = []
+    for optimizer in args.optimizer:
+        for task in args.task:
+            for n in args.n:
+                problem = (MNIST("all") if task == "mnist" else CIFAR10("all")).sample(n, args.seed)
+                model = LeNet(problem.input_shape, 10, width=1.0)
+                measured = side_by_side(optimizer, model, problem, BUDGETS[optimizer, task], args.seconds, args.rounds,
+                                        args.seed, args.device)
+                results.append({"task": task, **measured})
+    if args.format == "json":
+        print(json.dumps({"device": args.device, "threads": torch.get_num_threads(), "peak_gpu_bytes": peak_gpu_bytes(args),
+                          "results": results}, indent=2))
+        return 0
+    table = Table(title=f"Local search rounds/s: ten-class tasks, LeNet-1, U[-1,1], the reference's candidates per "
+                        f"round, {args.device}, {torch.get_num_threads()} threads", title_justify="left")
+    for column in ("search", "task", "n", "candidates", "reference design", "zoo", "zoo / reference"):
+        table.add_column(column, justify="right")
+    for r in results:
+        table.add_row(r["optimizer"], r["task"], str(r["n"]), str(r["candidates"]), f"{r['best']['reference']:,.2f}",
+                      f"{r['best']['fast']:,.1f}", f"{r['ratio']:.1f}x")
+    console = stdout_console()
+    console.print(table)
+    print_peak(console, args)
+    console.print(f"both engines run the same search from the same point (same moves), each for about {args.seconds:g} s; "
+                  f"best of {args.rounds} alternating measurements; every measurement in rounds/s, the steps taken, and "
+                  "the least CPU time per round:")
+    for r in results:
+        for name in ("reference", "fast"):
+            rates = " ".join(f"{v:,.2f}" for v in r["per_second"][name])
+            console.print(f"  {r['optimizer']:14} {r['task']:7} n={r['n']:<4} {name:9} {r['rounds'][name]:5} rounds  {rates:30} "
+                          f"steps {r['steps'][name]}  {r['cpu_ms_per_round'][name]:8.1f} CPU ms/round")
     return 0
 
 

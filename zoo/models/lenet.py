@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from zoo.hookspecs import hookimpl
 from zoo.models.layers import dense, dense_shared
+from zoo.models.lenet_moves import LeNetMoves
 from zoo.population import ParamBlock, PopulationModel, frobenius
 from zoo.registry import Param, PluginSpec
 
@@ -71,6 +72,9 @@ class LeNet(PopulationModel):
         h = torch.relu(dense_shared(shared, p["fc1_w"], p["fc1_b"]))
         h = torch.relu(dense(h, p["fc2_w"], p["fc2_b"]))
         return dense(h, p["fc3_w"], p["fc3_b"])
+
+    def single_moves(self, point, x, previous=None):
+        return LeNetMoves(self, point, x, previous)
 
     def norm_scale(self, theta):
         p = self.unflatten(theta)

@@ -46,13 +46,13 @@ import time
 
 import torch
 
-from zoo.evaluate import accepted, accuracy, fit_and_loss, normalized_loss
+from zoo.evaluate import accepted, fit_and_loss
 from zoo.optimizer import UNCAPPED, Outcome
+from zoo.optimizers.candidates import ENGINES, Scorer, evaluator
 from zoo.population import INITS
 from zoo.registry import Param
 
 OBJECTIVES = ("normalized", "cross_entropy")
-SAMPLE_BUDGET = 4096  # models x samples per forward pass; bounds activation memory, not results
 
 
 class Moves:
@@ -91,16 +91,22 @@ class LocalSearch:
     ``budget // n`` models per round, the first of them the current point).
     ``check_fraction`` is the reference's cadence: accuracy is checked every
     ``max_steps // check_fraction`` steps when ``check_every = 0``.
+    ``engine`` picks how a round's candidates are evaluated
+    (:mod:`zoo.optimizers.candidates`): ``"fast"`` or the reference design.
+    Both take the same moves, so it is not a cell parameter.
     """
 
     check_fraction = 100
 
     def __init__(self, budget, step=1.0, shrink=0.5, max_steps=80_000, population=0, max_evals=0, min_step=1e-8,
-                 target=1, max_runs=1, check_every=0, init="uniform", radius=1.0, objective="normalized", max_cell_evals=0):
+                 target=1, max_runs=1, check_every=0, init="uniform", radius=1.0, objective="normalized", max_cell_evals=0,
+                 engine="fast"):
         if init not in INITS:
             raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {list(OBJECTIVES)}, got {objective!r}")
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
         if step <= 0 or not 0 < shrink < 1 or radius <= 0 or min_step < 0:
             raise ValueError("needs step > 0, 0 < shrink < 1, radius > 0 and min_step >= 0")
         if budget < 1 or max_steps < 1 or population < 0 or max_evals < 0 or check_every < 0 or max_cell_evals < 0:
@@ -112,7 +118,7 @@ class LocalSearch:
         self.max_evals, self.min_step, self.target, self.max_runs = max_evals, min_step, target, max_runs
         self.max_cell_evals = max_cell_evals
         self.check_every = check_every or max(1, max_steps // self.check_fraction)
-        self.init, self.radius, self.objective = init, radius, objective
+        self.init, self.radius, self.objective, self.engine = init, radius, objective, engine
 
     def moves(self, num_params: int, gen: torch.Generator) -> Moves:
         raise NotImplementedError
@@ -201,38 +207,33 @@ class LocalSearch:
     def search(self, problem, model, ctx, init_gen, move_gen, run, start, save) -> torch.Tensor:
         """One search from a fresh initial point, or the one in progress; returns the final point ``[1, P]``."""
         x, y = problem.x_train, problem.y_train
-        counters = run.counters
-        per_round, chunk = self.candidates_per_round(len(y)), max(1, SAMPLE_BUDGET // len(y))
-        shared = SharedFeatures(model, x)
+        counters, score = run.counters, Scorer(y, self.objective)
+        per_round = self.candidates_per_round(len(y))
         if run.current is None:
             point = model.initial(self.init, 1, self.radius, init_gen, device=ctx.device)
-            acc, loss, norm_loss = self.score(model, model.forward(point, x), point, y)
+            acc, loss, norm_loss = score(model.forward(point, x), model.norm_scale(point))
             run.current = Search(point, acc, loss, norm_loss, self.moves(model.num_params, move_gen), 1, 0)
             ctx.trace(counters["forward_evals"] + 1, point)
         s = run.current
-        s.shared, shared.head_evals = shared, s.head_evals
+        rounds = evaluator(self.engine, model, x, score, s.moves)
+        s.shared, rounds.head_evals = rounds, s.head_evals
+        with rounds.threads():
+            return self.descend(s, rounds, run, ctx, start, save)
+
+    def descend(self, s: "Search", rounds, run: "Searches", ctx, start, save) -> torch.Tensor:
+        """Rounds of search ``s`` until a stopping rule holds; returns its last point."""
+        counters, per_round = run.counters, self.candidates_per_round(len(rounds.x))
         point, acc, loss, norm_loss, moves, evals, steps = s.point, s.acc, s.loss, s.norm_loss, s.moves, s.evals, s.steps
         cap = self.search_cap(counters)
         while (steps < self.max_steps and moves.step >= self.min_step
                and not (steps % self.check_every == 0 and reached(acc, norm_loss, ctx.loss_bin))
                and (not cap or evals < cap)):
-            left = per_round if not cap else min(per_round, cap - evals)
-            best = None
-            while left > 0:
-                candidates = moves.propose(point, min(left, chunk))
-                if len(candidates) == 0:
-                    break
-                logits, point_logits = shared.logits(point, candidates)
-                if point_logits is not None:  # judge the point by the same arithmetic as the candidates it is compared with
-                    loss = self.score(model, point_logits, point, y)[1]
-                c_acc, c_loss, c_norm = self.score(model, logits, candidates, y)
-                i = int(c_loss.argmin())
-                if best is None or c_loss[i] < best[2]:
-                    best = (candidates[i : i + 1], c_acc[i], c_loss[i], c_norm[i])
-                evals += len(candidates)
-                left -= len(candidates)
-            if best is not None and best[2] < loss:
-                point, acc, loss, norm_loss = best
+            result = rounds.round(point, moves, per_round if not cap else min(per_round, cap - evals))
+            if result.point_loss is not None:
+                loss = result.point_loss
+            evals += result.evaluated
+            if result.best is not None and result.best[2] < loss:
+                point, acc, loss, norm_loss = result.best
                 steps += 1
                 moves.improved()
             else:
@@ -249,7 +250,7 @@ class LocalSearch:
         run.current = None
         counters["steps"] += steps
         counters["forward_evals"] += evals
-        counters["head_evals"] += shared.head_evals
+        counters["head_evals"] += rounds.head_evals
         counters["shrinks"] += moves.shrinks
         return point
 
@@ -259,13 +260,6 @@ class LocalSearch:
             return self.max_evals
         left = max(1, self.max_cell_evals - counters["forward_evals"])
         return min(self.max_evals, left) if self.max_evals else left
-
-    def score(self, model, logits, theta, y) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Train accuracy, objective (what the search minimizes) and normalized loss of each model."""
-        norm_loss = normalized_loss(logits, model.norm_scale(theta), y)
-        if self.objective == "normalized":
-            return accuracy(logits, y), norm_loss, norm_loss
-        return accuracy(logits, y), normalized_loss(logits, torch.ones_like(norm_loss), y), norm_loss
 
 
 class Search:
@@ -284,40 +278,6 @@ class Searches:
         self.counters, self.fitted, self.unfitted_acc = counters, fitted or [], unfitted_acc or []
         self.capped, self.most_steps, self.most_evals = capped, most_steps, most_evals
         self.current: Search | None = None
-
-
-class SharedFeatures:
-    """Candidates' logits, computing the features once per point for those that share them.
-
-    A model with a feature stage and a head (``model.head_start``) gives every
-    candidate that agrees with the current point before ``head_start`` the
-    point's features; pattern search's one-coordinate moves mostly do (94% of
-    LeNet's parameters are in its dense head), and a LeNet-1 round on 100
-    MNIST samples then costs a few dense layers instead of 99 convolution
-    passes. The head's logits equal a full forward pass up to float rounding.
-    """
-
-    def __init__(self, model, x: torch.Tensor):
-        self.model, self.x = model, x
-        self.point, self.features = None, None
-        self.head_evals = 0  # candidates evaluated by the head alone
-
-    def logits(self, point: torch.Tensor, candidates: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Logits of ``candidates`` and, when the head was used, of ``point`` computed the same way."""
-        k = self.model.head_start
-        same = (candidates[:, :k] == point[:, :k]).all(1) if k is not None else None
-        if same is None or not bool(same.any()):
-            return self.model.forward(candidates, self.x), None
-        if self.point is not point:  # the search replaces the point object when it moves
-            self.point, self.features = point, self.model.features(point, self.x)[0]
-        head = self.model.head(torch.cat([point, candidates[same]]), self.features)
-        self.head_evals += len(head) - 1
-        if bool(same.all()):
-            return head[1:], head[:1]
-        logits = head.new_empty(len(candidates), *head.shape[1:])
-        logits[same] = head[1:]
-        logits[~same] = self.model.forward(candidates[~same], self.x)
-        return logits, head[:1]
 
 
 def reached(acc: torch.Tensor, loss: torch.Tensor, loss_bin) -> bool:

@@ -32,12 +32,16 @@ class CoordinateMoves(Moves):
         self.order = torch.randperm(2 * self.num_params, generator=self.gen, device=self.gen.device)
         self.position = 0
 
-    def propose(self, point, count):
+    def propose_moves(self, count):
+        """The next ``count`` moves of the pass as (coordinate ``[k]``, signed step ``[k]``)."""
         picks = self.order[self.position : self.position + count]
         self.position += len(picks)
-        candidates = point.repeat(len(picks), 1)
-        signs = 1.0 - 2.0 * (picks % 2).to(point.dtype)
-        candidates[torch.arange(len(picks), device=point.device), picks // 2] += signs * self.step
+        return picks // 2, (1.0 - 2.0 * (picks % 2).float()) * self.step
+
+    def propose(self, point, count):
+        index, delta = self.propose_moves(count)
+        candidates = point.repeat(len(index), 1)
+        candidates[torch.arange(len(index), device=point.device), index] += delta.to(point.dtype)
         return candidates
 
     def state(self):

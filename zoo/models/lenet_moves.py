@@ -1,0 +1,198 @@
+"""LeNet logits of single-coordinate moves, computed from the point's activations instead of a forward pass each.
+
+Pattern search evaluates copies of one point that each differ in a single
+parameter. Such a move changes one logit column (last layer), one hidden
+unit (dense layers) or one conv2 channel, so its effect on every sample's
+logits follows from the point's stored activations in O(n * width) instead
+of a full forward pass of O(n * parameters). Every change is propagated as
+a difference that is exactly zero where nothing changes, so a move without
+effect (a dead ReLU unit, say) gets the point's own logits bit for bit.
+A conv1 move changes one conv1 channel, and conv2 only through that channel:
+one grouped convolution of the change.
+
+Normalized-loss scales are updated the same way: a move changes one weight
+tensor's squared norm by ``(w + d)^2 - w^2``, summed in float64.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+class LeNetMoves:
+    """The activations of one LeNet point on ``x`` and the logits and scales of its single-coordinate moves."""
+
+    def __init__(self, model, point: torch.Tensor, x: torch.Tensor, previous: "LeNetMoves | None" = None):
+        """``previous``: the activations of an earlier point; conv channels whose parameters did not change are kept."""
+        self.model, self.point, self.x = model, point, x
+        self.offsets, start = {}, 0
+        for block in model.blocks:
+            self.offsets[block.name] = (start, start + block.numel)
+            start += block.numel
+        self.ends = torch.tensor([end for _, end in self.offsets.values()], device=point.device)
+        p = {name: t[0] for name, t in model.unflatten(point).items()}
+        self.p, self.c2, self.side = p, model.sizes[2], model.sizes[3]
+        changed = self.changed(previous)
+        conv1 = self.channels(changed, "conv1_w", "conv1_b", self.x.shape[1])
+        conv2 = self.channels(changed, "conv2_w", "conv2_b", model.sizes[1])
+        if conv1 is None:
+            self.pre1 = F.conv2d(x, p["conv1_w"], p["conv1_b"])  # [n, c1, 2*s1, 2*s1]
+            self.pool1 = F.max_pool2d(torch.relu(self.pre1), 2)  # [n, c1, s1, s1]
+        else:  # only these channels of conv1 changed: each computed again alone
+            self.pre1, self.pool1 = previous.pre1, previous.pool1
+            if conv1:
+                self.pre1, self.pool1 = self.pre1.clone(), self.pool1.clone()
+                for c in conv1:
+                    self.pre1[:, c] = F.conv2d(x, p["conv1_w"][c : c + 1], p["conv1_b"][c : c + 1])[:, 0]
+                    self.pool1[:, c] = F.max_pool2d(torch.relu(self.pre1[:, c]), 2)
+        if conv1 or conv2 is None:
+            self.pre2 = F.conv2d(self.pool1, p["conv2_w"], p["conv2_b"])  # [n, c2, 2*side, 2*side]
+            self.feat = F.max_pool2d(torch.relu(self.pre2), 2).flatten(1)  # [n, c2*side*side]
+        else:
+            self.pre2, self.feat = previous.pre2, previous.feat
+            if conv2:
+                self.pre2, self.feat, area = self.pre2.clone(), self.feat.clone(), self.side * self.side
+                for o in conv2:
+                    self.pre2[:, o] = F.conv2d(self.pool1, p["conv2_w"][o : o + 1], p["conv2_b"][o : o + 1])[:, 0]
+                    self.feat[:, o * area : (o + 1) * area] = F.max_pool2d(torch.relu(self.pre2[:, o]), 2).flatten(1)
+        self.a1 = torch.addmm(p["fc1_b"], self.feat, p["fc1_w"].t())
+        self.h1 = torch.relu(self.a1)
+        self.a2 = torch.addmm(p["fc2_b"], self.h1, p["fc2_w"].t())
+        self.h2 = torch.relu(self.a2)
+        self.logits = torch.addmm(p["fc3_b"], self.h2, p["fc3_w"].t()).unsqueeze(0)  # [1, n, C]
+        # per block: squared Frobenius norm in float64 (1 for biases, which the scale leaves out)
+        self.in_norm = torch.tensor([spec.in_norm for spec in model.blocks], device=point.device)
+        self.squares = torch.stack([p[spec.name].double().square().sum() if spec.in_norm else point.new_ones((), dtype=torch.float64)
+                                    for spec in model.blocks])
+        self.scale64 = (self.squares[self.in_norm].sqrt() / 3.0).prod().reshape(1)
+        self.scale = self.scale64.float()
+
+    def changed(self, previous) -> torch.Tensor | None:
+        """The parameters in which this point differs from ``previous`` (None without one)."""
+        if previous is None or previous.x is not self.x:
+            return None
+        return (self.point[0] != previous.point[0]).nonzero().flatten()
+
+    def channels(self, changed, weight: str, bias: str, inputs: int) -> list[int] | None:
+        """The output channels of a conv layer whose parameters changed; None: compute the layer whole."""
+        if changed is None or len(changed) > 4:
+            return None
+        (w0, w1), (b0, b1) = self.offsets[weight], self.offsets[bias]
+        out = {int(i - w0) // (inputs * 25) for i in changed.tolist() if w0 <= i < w1}
+        return sorted(out | {int(i - b0) for i in changed.tolist() if b0 <= i < b1})
+
+    def evaluate(self, index: torch.Tensor, delta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``[K, n, C]`` and normalized-loss scales ``[K]`` of the point moved at ``index[k]`` by ``delta[k]``."""
+        old = self.point[0, index]
+        new = old + delta  # the moved coordinates' values, as a candidate holds them
+        block = torch.bucketize(index, self.ends, right=True)
+        order = torch.argsort(block, stable=True)
+        counts = torch.bincount(block, minlength=len(self.ends)).tolist()
+        parts, first = [], 0
+        for spec, count in zip(self.model.blocks, counts):
+            if count:
+                rows = order[first : first + count]
+                local = index[rows] - self.offsets[spec.name][0]
+                parts.append(getattr(self, spec.name)(local, new[rows] - old[rows], new[rows]))
+                first += count
+        joined = torch.cat(parts)  # in block order; back to the order of the moves
+        logits = torch.empty_like(joined).index_copy_(0, order, joined)
+        # a move changes one weight tensor's squared norm, and the scale by the square root of its ratio
+        squares = self.squares[block]
+        ratio = torch.where(self.in_norm[block], (squares - old.double().square() + new.double().square()) / squares, 1.0)
+        return logits, (self.scale64 * ratio.sqrt()).float()
+
+    # One method per block: (local indices, deltas as applied, new values) -> logits [K, n, C].
+
+    def conv1_w(self, local, delta, values):
+        out, channel, offset = self.kernel_position(local, self.x.shape[1])
+        return self.conv1_channel(out, delta.view(-1, 1, 1, 1) * windows(self.x, self.pre1, channel, offset))
+
+    def conv1_b(self, local, delta, values):
+        return self.conv1_channel(local, delta.view(-1, 1, 1, 1).expand(-1, self.x.shape[0], *self.pre1.shape[-2:]))
+
+    def conv1_channel(self, out, change):
+        """Logits after conv1's output channel ``out[k]`` changes by ``change[k]`` (``[K, n, s, s]``): every conv2 channel."""
+        k, c2 = len(out), self.c2
+        pool = F.max_pool2d(torch.relu(self.pre1[:, out].transpose(0, 1) + change), 2)  # [K, n, s1, s1]
+        dpool = (pool - self.pool1[:, out].transpose(0, 1)).transpose(0, 1).contiguous()  # [n, K, s1, s1]
+        weight = self.p["conv2_w"][:, out].transpose(0, 1).reshape(k * c2, 1, 5, 5)  # conv2 from channel out[k] alone
+        dpre = F.conv2d(dpool, weight, groups=k).view(len(self.x), k, c2, *self.pre2.shape[-2:]).transpose(0, 1)
+        feat = F.max_pool2d(torch.relu(self.pre2 + dpre).flatten(0, 1), 2).view(k, len(self.x), -1)
+        return self.from_h1(torch.relu(self.a1 + F.linear(feat - self.feat, self.p["fc1_w"])) - self.h1)
+
+    @staticmethod
+    def kernel_position(local, channels):
+        """(output channel, input channel, offset in the 5x5 kernel) of a conv weight's flat index."""
+        per_out = channels * 25
+        return local // per_out, (local % per_out) // 25, local % 25
+
+    def conv2_w(self, local, delta, values):
+        out, channel, offset = self.kernel_position(local, self.pool1.shape[1])
+        return self.conv2_channel(out, delta.view(-1, 1, 1, 1) * windows(self.pool1, self.pre2, channel, offset))
+
+    def conv2_b(self, local, delta, values):
+        return self.conv2_channel(local, delta.view(-1, 1, 1, 1).expand(-1, self.x.shape[0], *self.pre2.shape[-2:]))
+
+    def conv2_channel(self, out, change):
+        """Logits after conv2's output channel ``out[k]`` changes by ``change[k]`` (``[K, n, s, s]``)."""
+        area = self.side * self.side
+        pre = self.pre2[:, out].transpose(0, 1) + change
+        feat = F.max_pool2d(torch.relu(pre), 2).flatten(2)  # [K, n, side*side]
+        columns = out.view(-1, 1) * area + torch.arange(area, device=out.device)  # [K, area]
+        dfeat = feat - self.feat[:, columns].transpose(0, 1)
+        w = self.p["fc1_w"][:, columns].permute(1, 2, 0)  # [K, area, f1]
+        return self.from_h1(torch.relu(self.a1 + torch.bmm(dfeat, w)) - self.h1)
+
+    def fc1_w(self, local, delta, values):
+        unit, column = local // self.feat.shape[1], local % self.feat.shape[1]
+        return self.fc1_unit(unit, delta.view(-1, 1) * self.feat[:, column].t())
+
+    def fc1_b(self, local, delta, values):
+        return self.fc1_unit(local, delta.view(-1, 1).expand(-1, self.x.shape[0]))
+
+    def fc1_unit(self, unit, change):
+        """Logits after hidden unit ``unit[k]`` of fc1 changes its pre-activation by ``change[k]`` (``[K, n]``)."""
+        a = self.a1[:, unit].t()
+        dh = torch.relu(a + change) - torch.relu(a)  # [K, n]
+        w = self.p["fc2_w"][:, unit].t()  # [K, f2]
+        return self.from_a2(torch.addcmul(self.a2, dh.unsqueeze(2), w.unsqueeze(1)))
+
+    def from_h1(self, dh1):
+        return self.from_a2(self.a2 + F.linear(dh1, self.p["fc2_w"]))
+
+    def from_a2(self, a2):
+        return self.logits + F.linear(torch.relu(a2) - self.h2, self.p["fc3_w"])
+
+    def fc2_w(self, local, delta, values):
+        unit, column = local // self.h1.shape[1], local % self.h1.shape[1]
+        return self.fc2_unit(unit, delta.view(-1, 1) * self.h1[:, column].t())
+
+    def fc2_b(self, local, delta, values):
+        return self.fc2_unit(local, delta.view(-1, 1).expand(-1, self.x.shape[0]))
+
+    def fc2_unit(self, unit, change):
+        a = self.a2[:, unit].t()
+        dh = torch.relu(a + change) - torch.relu(a)  # [K, n]
+        return torch.addcmul(self.logits, dh.unsqueeze(2), self.p["fc3_w"][:, unit].t().unsqueeze(1))
+
+    def fc3_w(self, local, delta, values):
+        cls, column = local // self.h2.shape[1], local % self.h2.shape[1]
+        return self.fc3_class(cls, delta.view(-1, 1) * self.h2[:, column].t())
+
+    def fc3_b(self, local, delta, values):
+        return self.fc3_class(local, delta.view(-1, 1).expand(-1, self.x.shape[0]))
+
+    def fc3_class(self, cls, change):
+        logits = self.logits.repeat(len(cls), 1, 1)
+        rows = torch.arange(len(cls), device=cls.device)
+        logits[rows, :, cls] += change
+        return logits
+
+
+def windows(inputs, outputs, channel, offset):
+    """``[K, n, s, s]``: the inputs that kernel position ``offset[k]`` of input channel ``channel[k]`` meets at each output."""
+    s = outputs.shape[-1]
+    views = inputs.unfold(2, s, 1).unfold(3, s, 1)  # [n, c, 5, 5, s, s], a view
+    return views[:, channel, offset // 5, offset % 5].transpose(0, 1)
