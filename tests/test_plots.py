@@ -104,6 +104,19 @@ def test_boundaries_without_stored_models_is_a_clear_error(tmp_path):
     assert out.returncode == 2 and "keep_params = true" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_default_kinds_on_an_image_task_skip_the_boundaries(tmp_path):
+    """MNIST cells have no plane to draw: the default figures are the curves, and nothing crashes."""
+    bench = '[[bench]]\nname = "digits"\ntask = { name = "mnist", classes = "pair" }\nmodel = { name = "lenet", width = 0.5 }\n' \
+            'optimizers = [{ name = "guess_check", target = 2 }]\nmatrix = { n = [2] }\n'
+    (tmp_path / "plots.toml").write_text(SUITE.format(keep="true") + bench)
+    assert run_zoo("bench", tmp_path / "plots.toml", "--format", "json").returncode == 0
+    out = run_zoo("plot", tmp_path / "plots.sqlite", "--out", tmp_path / "figs")
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    names = {path.rsplit("/", 1)[1] for path in written(out)}
+    assert {"digits-accuracy.png", "digits-volume.png"} <= names
+    assert not any("boundaries" in name for name in names)
+
+
 def test_missing_matplotlib_asks_for_the_plots_extra(store, tmp_path):
     blocker = tmp_path / "matplotlib"
     blocker.mkdir()

@@ -114,6 +114,8 @@ def _panels(store, records):
 
 def _panel_figure(store, records, out_dir: Path, stem: str, show_test: bool) -> list[Path]:
     records = [r for r in records if is_2d(r)]
+    if not records:  # images, not points in the plane: no boundaries to draw
+        return []
     panels = _panels(store, records)
     if not any(loaded for _, loaded, _ in panels.values()):
         return []
