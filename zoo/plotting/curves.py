@@ -77,8 +77,8 @@ def _figure(records, out_dir: Path, stem: str, ylabel: str, point) -> list[Path]
                                              marker="o", capsize=3, color=color, label=label)
             if bounds:
                 handle = ax.plot([x for x, _ in bounds], [p[0] for _, p in bounds], linestyle="none", marker="v",
-                                 markersize=9, markerfacecolor="none", color=color, label=f"{label}: upper bound")[0]
-                handles[f"{label}: upper bound"] = handle
+                                 markersize=9, markerfacecolor="none", color=color, label=f"{label}: upper bound (none accepted)")[0]
+                handles[f"{label}: upper bound (none accepted)"] = handle
         if x_of is None:
             ax.set_xticks(range(len(by_label)), list(by_label), rotation=30, ha="right", fontsize=7)
         elif on_x is None:
@@ -105,4 +105,4 @@ def accuracy(store, records: list[dict], out_dir: Path) -> list[Path]:
 def volume(store, records: list[dict], out_dir: Path) -> list[Path]:
     """log10 volume of Guess & Check and volume-estimator cells with its 95% interval; ▽ marks an upper bound."""
     return _figure([r for r in records if r["optimizer"] in VOLUME_OPTIMIZERS], out_dir, "volume",
-                   "log10 volume (95% CI; ▽ upper bound: nothing accepted or stalled)", _volume_point)
+                   "log10 volume (95% CI)", _volume_point)
