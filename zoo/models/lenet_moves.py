@@ -34,8 +34,8 @@ class LeNetMoves:
         p = {name: t[0] for name, t in model.unflatten(point).items()}
         self.p, self.c2, self.side = p, model.sizes[2], model.sizes[3]
         changed = self.changed(previous)
-        conv1 = self.channels(changed, "conv1_w", "conv1_b", self.x.shape[1])
-        conv2 = self.channels(changed, "conv2_w", "conv2_b", model.sizes[1])
+        conv1 = self.channels(changed, "conv1_w", "conv1_b", self.x.shape[1] * 25)
+        conv2 = self.channels(changed, "conv2_w", "conv2_b", model.sizes[1] * 25)
         if conv1 is None:
             self.pre1 = F.conv2d(x, p["conv1_w"], p["conv1_b"])  # [n, c1, 2*s1, 2*s1]
             self.pool1 = F.max_pool2d(torch.relu(self.pre1), 2)  # [n, c1, s1, s1]
@@ -56,11 +56,12 @@ class LeNetMoves:
                 for o in conv2:
                     self.pre2[:, o] = F.conv2d(self.pool1, p["conv2_w"][o : o + 1], p["conv2_b"][o : o + 1])[:, 0]
                     self.feat[:, o * area : (o + 1) * area] = F.max_pool2d(torch.relu(self.pre2[:, o]), 2).flatten(1)
-        self.a1 = torch.addmm(p["fc1_b"], self.feat, p["fc1_w"].t())
+        self.a1 = self.dense(previous, changed, "a1", self.feat, "fc1_w", "fc1_b", previous and self.feat is previous.feat)
         self.h1 = torch.relu(self.a1)
-        self.a2 = torch.addmm(p["fc2_b"], self.h1, p["fc2_w"].t())
+        self.a2 = self.dense(previous, changed, "a2", self.h1, "fc2_w", "fc2_b", previous and self.a1 is previous.a1)
         self.h2 = torch.relu(self.a2)
-        self.logits = torch.addmm(p["fc3_b"], self.h2, p["fc3_w"].t()).unsqueeze(0)  # [1, n, C]
+        self.logits = self.dense(previous, changed, "logits", self.h2, "fc3_w", "fc3_b",
+                                 previous and self.a2 is previous.a2, self.logits_of).unsqueeze(0)  # [1, n, C]
         # per block: squared Frobenius norm in float64 (1 for biases, which the scale leaves out)
         self.in_norm = torch.tensor([spec.in_norm for spec in model.blocks], device=point.device)
         self.squares = torch.stack([p[spec.name].double().square().sum() if spec.in_norm else point.new_ones((), dtype=torch.float64)
@@ -74,13 +75,30 @@ class LeNetMoves:
             return None
         return (self.point[0] != previous.point[0]).nonzero().flatten()
 
-    def channels(self, changed, weight: str, bias: str, inputs: int) -> list[int] | None:
-        """The output channels of a conv layer whose parameters changed; None: compute the layer whole."""
+    def channels(self, changed, weight: str, bias: str, per_out: int) -> list[int] | None:
+        """The output channels or units of a layer whose parameters changed; None: compute the layer whole."""
         if changed is None or len(changed) > 4:
             return None
         (w0, w1), (b0, b1) = self.offsets[weight], self.offsets[bias]
-        out = {int(i - w0) // (inputs * 25) for i in changed.tolist() if w0 <= i < w1}
+        out = {int(i - w0) // per_out for i in changed.tolist() if w0 <= i < w1}
         return sorted(out | {int(i - b0) for i in changed.tolist() if b0 <= i < b1})
+
+    @staticmethod
+    def logits_of(previous):
+        return previous.logits[0]
+
+    def dense(self, previous, changed, name, inputs, weight, bias, same_inputs, kept=None):
+        """A dense layer's pre-activations ``[n, out]``: the previous point's with the changed units computed again."""
+        w, b = self.p[weight], self.p[bias]
+        units = self.channels(changed, weight, bias, w.shape[1]) if same_inputs else None
+        if units is None:
+            return torch.addmm(b, inputs, w.t())
+        old = kept(previous) if kept else getattr(previous, name)
+        if not units:
+            return old
+        out = old.clone()
+        out[:, units] = torch.addmm(b[units], inputs, w[units].t())
+        return out
 
     def evaluate(self, index: torch.Tensor, delta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits ``[K, n, C]`` and normalized-loss scales ``[K]`` of the point moved at ``index[k]`` by ``delta[k]``."""
