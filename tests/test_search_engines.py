@@ -107,3 +107,18 @@ def test_activations_kept_from_the_previous_point_equal_a_fresh_computation(mnis
             torch.testing.assert_close(getattr(kept, name), getattr(fresh, name), rtol=1e-5, atol=1e-4)
         for name in ("pre1", "pool1", "pre2", "feat"):  # the layers before the changed one are the previous point's
             assert getattr(kept, name) is getattr(before, name) or index < model.head_start
+
+
+def test_random_greedy_search_takes_the_same_steps_with_either_engine(mnist_root):
+    """Gaussian moves drawn in the same chunks whichever engine evaluates them: the same search, round for round."""
+    from zoo.optimizers.random_greedy import RandomGreedySearch
+
+    problem, runs = MNIST().sample(40, 0), []
+    for engine in ("fast", "reference"):
+        records = []
+        search = RandomGreedySearch(population=150, max_steps=8, engine=engine)
+        search.run(problem, LeNet(problem.input_shape, 2, width=0.5), Context(seed=3, progress=lambda **c: records.append(c)))
+        runs.append(records)
+    fast, reference = runs
+    assert [(r["steps"], r["step"]) for r in fast] == [(r["steps"], r["step"]) for r in reference] and fast[-1]["steps"] > 2
+    assert [r["loss"] for r in fast] == pytest.approx([r["loss"] for r in reference], rel=1e-5)

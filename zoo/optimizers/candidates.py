@@ -94,9 +94,9 @@ class FullForward(Evaluation):
         self.model, self.x, self.score = model, x, score
 
     def round(self, point, moves, count: int) -> Round:
-        result, chunk, first = Round(self.score), max(2, SAMPLE_BUDGET // len(self.x)), True
-        while result.evaluated < count:
-            candidates = moves.propose(point, min(count - result.evaluated, chunk - 1 if first else chunk))
+        result, chunk, first = Round(self.score), max(1, SAMPLE_BUDGET // len(self.x)), True
+        while result.evaluated < count:  # the same chunks of proposals as the other evaluations: the same random draws
+            candidates = moves.propose(point, min(count - result.evaluated, chunk))
             if len(candidates) == 0:
                 break
             models = torch.cat([point, candidates]) if first else candidates
