@@ -11,7 +11,7 @@ from zoo.guessing.throughput import Throughput
 from zoo.models.lenet import LeNet
 from zoo.models.mlp import MLP
 from zoo.optimizer import Context
-from zoo.optimizers.gradient import GradientBaseline
+from zoo.optimizers.gradient import GradientBaseline, Progress, Round
 from zoo.optimizers.pattern_search import PatternSearch
 from zoo.registry import default_registry
 from zoo.search_rate import SearchRate
@@ -74,7 +74,8 @@ class SGDPopulationStep:
         self.time_population_step()  # the first step compiles oneDNN kernels
 
     def time_population_step(self):
-        self.sgd.train(self.theta, self.problem, self.model, self.ctx, self.gen, {"steps": 0})
+        run = Progress(counters={"steps": 0, "forward_evals": 0.0}, round=Round(self.theta))  # a fresh round each time
+        self.sgd.train(run, self.problem, self.model, self.ctx, self.gen)
 
 
 class PatternSearchSteps:
