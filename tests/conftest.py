@@ -18,6 +18,15 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
+@pytest.fixture(autouse=True)
+def no_data_root_left_behind():
+    """A data root set in this process (by the CLI or a manifest run in-process) ends with the test that set it."""
+    from zoo import data
+
+    yield
+    data.set_data_root(None)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not (SHARED_DATA / "mnist").is_dir():
