@@ -90,6 +90,31 @@ def test_a_cell_killed_mid_run_resumes_to_the_uninterrupted_result(bench, uninte
     assert table(store, "SELECT count(*), sum(final) FROM checkpoints") == [(1, 1)]
 
 
+def test_cells_on_ray_workers_checkpoint_through_the_driver_and_resume(uninterrupted, tmp_path, shared_data):
+    """A worker posts its checkpoints to the driver, which alone writes them; the next run ships them back."""
+    manifest, store = tmp_path / "m.toml", tmp_path / "r.sqlite"
+    manifest.write_text(MANIFEST)
+    command = [sys.executable, "-m", "zoo.cli", "bench", str(manifest), "--only", "gc", "--store", str(store),
+               "--data-root", str(shared_data), "--checkpoint-seconds", "0.2", "--executor", "ray"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while not (store.exists() and _in_flight(store)):
+        assert proc.poll() is None, f"the cell ended before its first checkpoint: {proc.communicate()[1]}"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == 130, proc.communicate()[1]
+    assert table(store, "SELECT count(*) FROM cells") == [(0,)]
+
+    done = run_zoo("bench", manifest, "--only", "gc", "--store", store, "--data-root", shared_data,
+                   "--checkpoint-seconds", "0.2", "--executor", "ray")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert results(store)["gc"] == uninterrupted["gc"]
+    (metrics,) = [json.loads(m) for (m,) in table(store, "SELECT metrics FROM cells")]
+    assert metrics["resumed"]["seconds_before"] > 0
+    assert table(store, "SELECT count(*), sum(final) FROM checkpoints") == [(1, 1)]
+
+
 def _in_flight(store) -> bool:
     try:
         return bool(table(store, "SELECT count(*) FROM checkpoints WHERE final = 0")[0][0])

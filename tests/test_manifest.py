@@ -4,7 +4,9 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
 
+from conftest import run_zoo
 from zoo import manifest
 from zoo.cli import main
 from zoo.errors import ManifestError
@@ -99,7 +101,7 @@ matrix = { n = [4] }
     assert m.device == "cpu" and m.store == tmp_path / "b.sqlite"
     assert [b.name for b in m.benches] == ["other"]
     with pytest.raises(ManifestError, match="did you mean 'other'"):
-        manifest.load(path, default_registry(), only=["othr"])
+        manifest.load(path, default_registry(), device="cpu", only=["othr"])
 
 
 def test_default_suite_manifest_is_valid():
@@ -207,3 +209,24 @@ seeds = [0, 1]
     for guesses in (30000, 50000):  # SGD appears next to G&C at each value, and the difference is computed
         assert f"k: SGD test accuracy % (kink, mlp, optimizer.max_guesses={guesses})" in titles
         assert f"k: G&C − SGD, test accuracy (kink, mlp, optimizer.max_guesses={guesses})" in titles
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_a_manifest_asking_for_cuda_where_there_is_none_names_its_key(tmp_path):
+    path = write(tmp_path, """
+[suite]
+device = "cuda"
+[[bench]]
+name = "k"
+task = { name = "kink" }
+model = { name = "mlp" }
+optimizers = [ { name = "guess_check" } ]
+matrix = { n = [4] }
+""")
+    out = run_zoo("bench", path, "--store", tmp_path / "s.sqlite")
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    assert "suite.device" in line and str(path) in line and "no CUDA device" in line and "--device cpu" in line
+    assert not (tmp_path / "s.sqlite").exists()
+    flag = run_zoo("bench", path, "--store", tmp_path / "s.sqlite", "--device", "cuda")
+    assert flag.returncode == 2 and flag.stderr.strip().startswith("zoo: error: --device cuda"), flag.stderr

@@ -37,7 +37,8 @@ class RayExecutor:
     takes ``cpus`` cores (and one GPU when the device is CUDA). A cell whose
     worker or node dies is run again, up to ``retries`` times (Ray reruns it;
     a cell that raises is not rerun), then reported failed with the cause.
-    Only this process writes the store, so a rerun cell is stored once.
+    Only this process opens the store, checkpoints included, so a rerun cell
+    is stored once and the store can stay on this machine's local disk.
     """
 
     name = "ray"
@@ -48,30 +49,54 @@ class RayExecutor:
         self.ray, self.cpus, self.retries = cluster.connect(address), cpus, retries
 
     def map(self, cells: Iterable, work, started: Callable = lambda cell: None) -> Iterator[tuple]:
-        """``work`` is a :class:`zoo.runner.CellWork`: its shippable copy goes to the workers."""
+        """``work`` is a :class:`zoo.runner.CellWork`: its shippable copy goes to the workers.
+
+        A cell's stored progress is read here and shipped with it; the
+        checkpoints it posts come back through a Ray queue and are written
+        here, all of a cell's before its result (a worker's post returns only
+        once the queue holds it), so a late in-flight checkpoint can never
+        replace the final state committed with the row.
+        """
         ray = self.ray
+        from ray.util.queue import Queue
+
         gpus = 1 if work.device.startswith("cuda") else 0
         remote = ray.remote(num_cpus=self.cpus, num_gpus=gpus, max_retries=self.retries)(_call)
         shipped = work.shippable()
+        posts = Queue(actor_options={"num_cpus": 0}) if work.checkpointing else None
         futures = {}
         for cell in cells:
-            futures[remote.remote(shipped, cell)] = cell
+            saved = work.saved_for(cell) if posts is not None else None
+            futures[remote.remote(shipped, cell, saved, posts)] = cell
             started(cell)
         pending = list(futures)
         # No cancelling on an interrupt: Ray kills a job's tasks when its driver exits, and
         # force-cancelling tasks that are finishing at that moment can crash Ray's core worker.
-        while pending:
-            (ref,), pending = ray.wait(pending, num_returns=1)
-            try:
-                yield futures[ref], ray.get(ref)
-            except ray.exceptions.RayTaskError as error:  # the cell raised on its worker
-                yield futures[ref], error.cause if isinstance(error.cause, Exception) else error
-            except ray.exceptions.RayError as error:  # its worker or node died once more than the retries allow
-                yield futures[ref], error
+        try:
+            while pending:
+                ready, pending = ray.wait(pending, num_returns=1, timeout=POLL_SECONDS)
+                if posts is not None:
+                    work.keep(posts.get_nowait_batch(posts.qsize()))
+                if not ready:
+                    continue
+                (ref,) = ready
+                try:
+                    yield futures[ref], ray.get(ref)
+                except ray.exceptions.RayTaskError as error:  # the cell raised on its worker
+                    yield futures[ref], error.cause if isinstance(error.cause, Exception) else error
+                except ray.exceptions.RayError as error:  # its worker or node died once more than the retries allow
+                    yield futures[ref], error
+        finally:
+            if posts is not None:
+                posts.shutdown()
 
 
-def _call(work, cell):
-    return work(cell)
+POLL_SECONDS = 1.0  # how often posted checkpoints are written while cells run
+
+
+def _call(work, cell, saved, posts):
+    post = (lambda *checkpoint: posts.put(checkpoint)) if posts is not None else None
+    return work.run_remote(cell, saved, post)
 
 
 EXECUTORS = {"local": LocalExecutor, "ray": RayExecutor}

@@ -48,6 +48,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+import torch
+
 from zoo.cells import Cell, Component
 from zoo.checkpoints import DEFAULT_SECONDS
 from zoo.data import set_data_root
@@ -247,9 +249,12 @@ class _Expander(_Checker):
         if not 0 <= seconds <= 86_400:
             self.fail("suite.checkpoint_seconds", f"expected seconds between 0 (no checkpoints) and 86400, got {seconds!r}",
                       f"e.g. checkpoint_seconds = {DEFAULT_SECONDS:g}")
-        device = device or suite.get("device", "auto")
+        flag, device = device, device or suite.get("device", "auto")
         if device not in DEVICES:
             self.fail("suite.device", f"unknown device {device!r}", f"use one of {', '.join(DEVICES)}")
+        if device == "cuda" and not flag and not torch.cuda.is_available():  # the flag's own error comes later
+            self.fail("suite.device", "torch sees no CUDA device here",
+                      'set device = "auto" or "cpu", or override it with --device cpu')
         base = self.path.resolve().parent
         root = data_root if data_root is not None else suite.get("data_root")
         name = suite.get("name", self.path.stem)

@@ -22,7 +22,7 @@ from rich.text import Text
 
 from zoo import staleness
 from zoo.cells import Cell
-from zoo.checkpoints import DEFAULT_SECONDS, Checkpointer
+from zoo.checkpoints import DEFAULT_SECONDS, Checkpointer, Saved
 from zoo.data import set_data_root
 from zoo.environment import describe, resolve_device
 from zoo.errors import ZooError
@@ -47,7 +47,14 @@ class CellResult:
 
 @dataclass
 class CellWork:
-    """Runs one cell. The local executor calls it in this process; a remote one ships :meth:`shippable`."""
+    """Runs one cell. The local executor calls it in this process; a remote one ships :meth:`shippable`.
+
+    Checkpoints are read and written here, in the process that holds the
+    store: in this process the cell's checkpointer writes the store itself
+    (its own connection); a remote cell gets its saved progress shipped with
+    it (:meth:`saved_for`) and posts new checkpoints back, which this process
+    writes (:meth:`keep`). Only the ``zoo bench`` process ever opens the store.
+    """
 
     device: str
     keep_params: bool
@@ -59,31 +66,78 @@ class CellWork:
     warn: Callable[[str], None] | None = None
 
     def __call__(self, cell: Cell) -> CellResult:
-        if self.data_root is not None:
-            set_data_root(self.data_root)
-        registry = self.registry or default_registry()
-        warn = self.warn or (lambda text: print(f"warning: {text}", file=sys.stderr))
-        table = None
-        if self.store is not None and self.checkpoint_seconds > 0:
-            try:
-                table = CheckpointTable(self.store)
-            except sqlite3.Error as error:
-                warn(f"{cell.describe()}: no checkpoints: cannot open {self.store} here ({error})")
+        table = self._table(cell)
         try:
-            checkpoints = None
-            if table is not None:
-                checkpoints = Checkpointer(self.checkpoint_seconds, table.load(cell.experiment_id),
-                                           lambda header, data: table.save(cell.experiment_id, cell.id, header, data),
-                                           lambda text: warn(f"{cell.describe()}: {text}"))
-            return run_cell(cell, registry, torch.device(self.device), self.keep_params, self.progress, checkpoints)
+            if table is None:
+                return self.run_remote(cell, None, None)
+            return self.run_remote(cell, table.load(cell.experiment_id),
+                                   lambda experiment, cell_id, header, data: table.save(experiment, cell_id, header, data))
         finally:
             if table is not None:
                 table.close()
 
+    def run_remote(self, cell: Cell, saved: Saved | None, post: Callable | None) -> CellResult:
+        """Run ``cell`` from ``saved`` progress; ``post(experiment, cell_id, header, data)`` takes its checkpoints.
+
+        Without ``post`` the cell runs without checkpoints.
+        """
+        if self.data_root is not None:
+            set_data_root(self.data_root)
+        registry = self.registry or default_registry()
+        checkpoints = None
+        if post is not None and self.checkpoint_seconds > 0:
+            checkpoints = Checkpointer(self.checkpoint_seconds, saved,
+                                       lambda header, data: post(cell.experiment_id, cell.id, header, data),
+                                       lambda text: self._warn(f"{cell.describe()}: {text}"))
+        return run_cell(cell, registry, torch.device(self.device), self.keep_params, self.progress, checkpoints)
+
+    @property
+    def checkpointing(self) -> bool:
+        return self.store is not None and self.checkpoint_seconds > 0
+
+    def saved_for(self, cell: Cell) -> Saved | None:
+        """The progress stored for ``cell``'s experiment, read in this process to ship with a remote cell."""
+        table = self._table(cell)
+        if table is None:
+            return None
+        try:
+            return table.load(cell.experiment_id)
+        finally:
+            table.close()
+
+    def keep(self, posted: list[tuple[str, str, str, bytes]]) -> None:
+        """Write checkpoints that remote cells posted, only the latest of each experiment."""
+        latest = {experiment: (experiment, cell_id, header, data) for experiment, cell_id, header, data in posted}
+        if not latest or not self.checkpointing:
+            return
+        try:
+            table = CheckpointTable(self.store)
+        except sqlite3.Error as error:
+            self._warn(f"cannot save checkpoints to {self.store} ({error}); the cells go on without")
+            return
+        try:
+            for experiment, cell_id, header, data in latest.values():
+                table.save(experiment, cell_id, header, data)
+        except sqlite3.Error as error:
+            self._warn(f"cannot save a checkpoint to {self.store} ({error}); the cell goes on")
+        finally:
+            table.close()
+
     def shippable(self) -> "CellWork":
-        """A copy without what lives only in this process: the registry, the live progress and the console."""
-        return CellWork(self.device, self.keep_params, self.data_root, store=self.store,
-                        checkpoint_seconds=self.checkpoint_seconds)
+        """A copy without what lives only in this process: the store, the registry, the live progress, the console."""
+        return CellWork(self.device, self.keep_params, self.data_root, checkpoint_seconds=self.checkpoint_seconds)
+
+    def _table(self, cell: Cell) -> CheckpointTable | None:
+        if not self.checkpointing:
+            return None
+        try:
+            return CheckpointTable(self.store)
+        except sqlite3.Error as error:
+            self._warn(f"{cell.describe()}: no checkpoints: cannot open {self.store} ({error})")
+            return None
+
+    def _warn(self, text: str) -> None:
+        (self.warn or (lambda line: print(f"warning: {line}", file=sys.stderr)))(text)
 
 
 def run_cell(cell: Cell, registry: Registry, device: torch.device, keep_params: bool = False, progress=None,
