@@ -335,8 +335,9 @@ def read_checkpoint(conn: sqlite3.Connection, experiment: str) -> Saved | None:
 class CheckpointTable:
     """The store's checkpoints table as one running cell sees it: its own connection, nothing else touched.
 
-    Opened where the cell runs (this process, or a worker on the same
-    machine), so checkpoints never wait for the runner's commits.
+    Opened in the ``zoo bench`` process, for the cell it runs itself (so
+    checkpoints never wait for the runner's commits) or for checkpoints that
+    cells on Ray workers posted back.
     """
 
     def __init__(self, path):
