@@ -70,12 +70,7 @@ def test_a_cell_killed_mid_run_resumes_to_the_uninterrupted_result(bench, uninte
     manifest.write_text(MANIFEST)
     command = [sys.executable, "-m", "zoo.cli", "bench", str(manifest), "--only", bench, "--store", str(store),
                "--data-root", str(shared_data), "--checkpoint-seconds", "0.2"]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not (store.exists() and _in_flight(store)):
-        assert proc.poll() is None, f"the cell ended before its first checkpoint: {proc.communicate()[1]}"
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    proc = start_until_checkpointed(command, store, 120)
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
     assert table(store, "SELECT count(*) FROM cells") == [(0,)]  # killed mid-cell: only its checkpoint is stored
@@ -96,12 +91,7 @@ def test_cells_on_ray_workers_checkpoint_through_the_driver_and_resume(uninterru
     manifest.write_text(MANIFEST)
     command = [sys.executable, "-m", "zoo.cli", "bench", str(manifest), "--only", "gc", "--store", str(store),
                "--data-root", str(shared_data), "--checkpoint-seconds", "0.2", "--executor", "ray"]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 180
-    while not (store.exists() and _in_flight(store)):
-        assert proc.poll() is None, f"the cell ended before its first checkpoint: {proc.communicate()[1]}"
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    proc = start_until_checkpointed(command, store, 180)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=120) == 130, proc.communicate()[1]
     assert table(store, "SELECT count(*) FROM cells") == [(0,)]
@@ -113,6 +103,17 @@ def test_cells_on_ray_workers_checkpoint_through_the_driver_and_resume(uninterru
     (metrics,) = [json.loads(m) for (m,) in table(store, "SELECT metrics FROM cells")]
     assert metrics["resumed"]["seconds_before"] > 0
     assert table(store, "SELECT count(*), sum(final) FROM checkpoints") == [(1, 1)]
+
+
+def start_until_checkpointed(command, store, seconds) -> subprocess.Popen:
+    """Start ``zoo bench`` and return once its cell has stored an in-flight checkpoint."""
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + seconds
+    while not (store.exists() and _in_flight(store)):
+        assert proc.poll() is None, f"the cell ended before its first checkpoint: {proc.communicate()[1]}"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return proc
 
 
 def _in_flight(store) -> bool:
