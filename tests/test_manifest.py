@@ -228,5 +228,6 @@ matrix = { n = [4] }
     (line,) = out.stderr.strip().splitlines()
     assert "suite.device" in line and str(path) in line and "no CUDA device" in line and "--device cpu" in line
     assert not (tmp_path / "s.sqlite").exists()
+    assert run_zoo("bench", path, "--dry-run", "--store", tmp_path / "s.sqlite").returncode == 0  # planning needs no GPU
     flag = run_zoo("bench", path, "--store", tmp_path / "s.sqlite", "--device", "cuda")
     assert flag.returncode == 2 and flag.stderr.strip().startswith("zoo: error: --device cuda"), flag.stderr

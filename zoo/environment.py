@@ -12,13 +12,16 @@ import torch
 import zoo
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` picks CUDA when it is usable, else the CPU."""
+def resolve_device(name: str, key: str | None = None) -> torch.device:
+    """``auto`` picks CUDA when it is usable, else the CPU; ``key`` names a manifest's ``suite.device`` in errors."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
         from zoo.errors import ZooError
 
+        if key is not None:
+            raise ZooError(f'{key}: torch sees no CUDA device here. Set device = "auto" or "cpu", '
+                           "or override it with --device cpu")
         raise ZooError("--device cuda: torch sees no CUDA device here; use --device cpu or auto")
     return torch.device(name)
 

@@ -96,7 +96,7 @@ POLL_SECONDS = 1.0  # how often posted checkpoints are written while cells run
 
 def _call(work, cell, saved, posts):
     post = (lambda *checkpoint: posts.put(checkpoint)) if posts is not None else None
-    return work.run_remote(cell, saved, post)
+    return work.run_from(cell, saved, post)
 
 
 EXECUTORS = {"local": LocalExecutor, "ray": RayExecutor}

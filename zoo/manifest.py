@@ -48,8 +48,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-import torch
-
 from zoo.cells import Cell, Component
 from zoo.checkpoints import DEFAULT_SECONDS
 from zoo.data import set_data_root
@@ -84,6 +82,7 @@ class Manifest:
     name: str
     store: Path
     device: str
+    device_key: str | None  # where the device was asked for, for errors: None for --device
     data_root: Path | None
     keep_params: bool
     benches: list[Bench] = field(default_factory=list)
@@ -252,9 +251,6 @@ class _Expander(_Checker):
         flag, device = device, device or suite.get("device", "auto")
         if device not in DEVICES:
             self.fail("suite.device", f"unknown device {device!r}", f"use one of {', '.join(DEVICES)}")
-        if device == "cuda" and not flag and not torch.cuda.is_available():  # the flag's own error comes later
-            self.fail("suite.device", "torch sees no CUDA device here",
-                      'set device = "auto" or "cpu", or override it with --device cpu')
         base = self.path.resolve().parent
         root = data_root if data_root is not None else suite.get("data_root")
         name = suite.get("name", self.path.stem)
@@ -263,6 +259,7 @@ class _Expander(_Checker):
             name=name,
             store=Path(store) if store else (base / suite.get("store", f"results/{self.path.stem}.sqlite")).resolve(),
             device=device,
+            device_key=None if flag else f"{self.path}:{self.line_of('suite.device') or 1}: suite.device",
             data_root=(Path(root) if data_root is not None else (base / root).resolve()) if root else None,
             keep_params=suite.get("keep_params", False),
             checkpoint_seconds=float(seconds),

@@ -69,14 +69,13 @@ class CellWork:
         table = self._table(cell)
         try:
             if table is None:
-                return self.run_remote(cell, None, None)
-            return self.run_remote(cell, table.load(cell.experiment_id),
-                                   lambda experiment, cell_id, header, data: table.save(experiment, cell_id, header, data))
+                return self.run_from(cell, None, None)
+            return self.run_from(cell, table.load(cell.experiment_id), table.save)
         finally:
             if table is not None:
                 table.close()
 
-    def run_remote(self, cell: Cell, saved: Saved | None, post: Callable | None) -> CellResult:
+    def run_from(self, cell: Cell, saved: Saved | None, post: Callable | None) -> CellResult:
         """Run ``cell`` from ``saved`` progress; ``post(experiment, cell_id, header, data)`` takes its checkpoints.
 
         Without ``post`` the cell runs without checkpoints.
@@ -108,7 +107,7 @@ class CellWork:
     def keep(self, posted: list[tuple[str, str, str, bytes]]) -> None:
         """Write checkpoints that remote cells posted, only the latest of each experiment."""
         latest = {experiment: (experiment, cell_id, header, data) for experiment, cell_id, header, data in posted}
-        if not latest or not self.checkpointing:
+        if not latest:
             return
         try:
             table = CheckpointTable(self.store)
@@ -222,7 +221,7 @@ def run(manifest, registry: Registry, store: Store, rerun: bool = False, executo
     Cells save their progress every ``checkpoint_seconds`` (default: the
     manifest's ``checkpoint_seconds``; 0: never) and continue from it.
     """
-    device = resolve_device(manifest.device)
+    device = resolve_device(manifest.device, manifest.device_key)
     env = describe(device)
     executor = executor or LocalExecutor()
     cells = manifest.cells

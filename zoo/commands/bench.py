@@ -78,6 +78,7 @@ def main(args) -> int:
         return estimate_costs(manifest, registry, args, stdout_console(), err)
     if args.dry_run:
         return dry_run(manifest, registry, stdout_console())
+    resolve_device(manifest.device, manifest.device_key)  # a device that is not here: refused before Ray or the store starts
     if args.executor == "ray":
         if args.cpus_per_cell < 1:
             raise ZooError(f"--cpus-per-cell must be at least 1, got {args.cpus_per_cell}")
@@ -121,7 +122,7 @@ def estimate_costs(manifest, registry, args, console, err) -> int:
             records = store.records([b.name for b in manifest.benches])
         finally:
             store.close()
-    device = resolve_device(manifest.device)
+    device = resolve_device(manifest.device, manifest.device_key)
     found = estimate(manifest.cells, registry, records, args.pilot_seconds, device,
                      progress=lambda text: err.print(f"pilot: {text}", markup=False))
     tables = costs.tables(found, args.gpus, args.gpu_tflops, args.horizon_days * 86_400)
