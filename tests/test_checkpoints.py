@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -103,6 +105,40 @@ def test_cells_on_ray_workers_checkpoint_through_the_driver_and_resume(uninterru
     (metrics,) = [json.loads(m) for (m,) in table(store, "SELECT metrics FROM cells")]
     assert metrics["resumed"]["seconds_before"] > 0
     assert table(store, "SELECT count(*), sum(final) FROM checkpoints") == [(1, 1)]
+
+
+def test_a_ray_cell_whose_worker_dies_reruns_from_its_newest_checkpoint(uninterrupted, tmp_path, shared_data):
+    """The rerun ships the checkpoint the dead worker posted last, not the progress its first attempt started from."""
+    manifest, store = tmp_path / "m.toml", tmp_path / "r.sqlite"
+    manifest.write_text(MANIFEST)
+    command = [sys.executable, "-m", "zoo.cli", "bench", str(manifest), "--only", "gc", "--store", str(store),
+               "--data-root", str(shared_data), "--checkpoint-seconds", "0.2", "--executor", "ray"]
+    proc = start_until_checkpointed(command, store, 180)
+    (worker,) = descendants(proc.pid, "ray::_call")
+    os.kill(worker, signal.SIGKILL)
+    assert proc.wait(timeout=300) == 0, proc.communicate()[1]
+    assert results(store)["gc"] == uninterrupted["gc"]
+    (metrics,) = [json.loads(m) for (m,) in table(store, "SELECT metrics FROM cells")]
+    assert metrics["resumed"]["seconds_before"] > 0  # the rerun continued from the posted checkpoint
+    assert table(store, "SELECT count(*), sum(final) FROM checkpoints") == [(1, 1)]
+
+
+def descendants(root: int, title: str) -> list[int]:
+    """Processes below ``root`` whose command is ``title`` (Ray names a busy worker ``ray::<function>``)."""
+    parents, titles = {}, {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            parents[int(pid)] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            titles[int(pid)] = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+        except (OSError, IndexError, ValueError):
+            continue
+
+    def below(pid):
+        while pid in parents and pid != root:
+            pid = parents[pid]
+        return pid == root
+
+    return [pid for pid, name in titles.items() if name == title and pid != root and below(pid)]
 
 
 def start_until_checkpointed(command, store, seconds) -> subprocess.Popen:

@@ -35,10 +35,11 @@ class RayExecutor:
     each worker builds its registry from the packages installed there, so
     every plugin a manifest names must be installed on every node. Each cell
     takes ``cpus`` cores (and one GPU when the device is CUDA). A cell whose
-    worker or node dies is run again, up to ``retries`` times (Ray reruns it;
-    a cell that raises is not rerun), then reported failed with the cause.
-    Only this process opens the store, checkpoints included, so a rerun cell
-    is stored once and the store can stay on this machine's local disk.
+    worker or node dies is run again, up to ``retries`` times, from the last
+    checkpoint it posted (a cell that raises is not rerun), then reported
+    failed with the cause. Only this process opens the store, checkpoints
+    included, so a rerun cell is stored once and the store can stay on this
+    machine's local disk.
     """
 
     name = "ray"
@@ -55,19 +56,25 @@ class RayExecutor:
         checkpoints it posts come back through a Ray queue and are written
         here, all of a cell's before its result (a worker's post returns only
         once the queue holds it), so a late in-flight checkpoint can never
-        replace the final state committed with the row.
+        replace the final state committed with the row. A dead worker's cell
+        is resubmitted here rather than by Ray, whose retry would ship the
+        first attempt's progress again instead of the newest.
         """
         ray = self.ray
         from ray.util.queue import Queue
 
         gpus = 1 if work.device.startswith("cuda") else 0
-        remote = ray.remote(num_cpus=self.cpus, num_gpus=gpus, max_retries=self.retries)(_call)
+        remote = ray.remote(num_cpus=self.cpus, num_gpus=gpus, max_retries=0)(_call)
         shipped = work.shippable()
         posts = Queue(actor_options={"num_cpus": 0}) if work.checkpointing else None
-        futures = {}
-        for cell in cells:
+
+        def submit(cell):
             saved = work.saved_for(cell) if posts is not None else None
-            futures[remote.remote(shipped, cell, saved, posts)] = cell
+            return remote.remote(shipped, cell, saved, posts)
+
+        futures, reruns = {}, {}
+        for cell in cells:
+            futures[submit(cell)] = cell
             started(cell)
         pending = list(futures)
         # No cancelling on an interrupt: Ray kills a job's tasks when its driver exits, and
@@ -80,12 +87,21 @@ class RayExecutor:
                 if not ready:
                     continue
                 (ref,) = ready
+                cell = futures.pop(ref)
                 try:
-                    yield futures[ref], ray.get(ref)
+                    yield cell, ray.get(ref)
                 except ray.exceptions.RayTaskError as error:  # the cell raised on its worker
-                    yield futures[ref], error.cause if isinstance(error.cause, Exception) else error
-                except ray.exceptions.RayError as error:  # its worker or node died once more than the retries allow
-                    yield futures[ref], error
+                    yield cell, error.cause if isinstance(error.cause, Exception) else error
+                except ray.exceptions.RayError as error:  # its worker or node died
+                    if reruns.get(cell.id, 0) >= self.retries:
+                        yield cell, error
+                        continue
+                    reruns[cell.id] = reruns.get(cell.id, 0) + 1
+                    if posts is not None:  # what the dead worker posted, then the newest of it is shipped
+                        work.keep(posts.get_nowait_batch(posts.qsize()))
+                    rerun = submit(cell)
+                    futures[rerun] = cell
+                    pending.append(rerun)
         finally:
             if posts is not None:
                 posts.shutdown()
