@@ -89,37 +89,40 @@ def test_a_cell_killed_mid_run_resumes_to_the_uninterrupted_result(bench, uninte
 
 def test_cells_on_ray_workers_checkpoint_through_the_driver_and_resume(uninterrupted, tmp_path, shared_data):
     """A worker posts its checkpoints to the driver, which alone writes them; the next run ships them back."""
-    manifest, store = tmp_path / "m.toml", tmp_path / "r.sqlite"
-    manifest.write_text(MANIFEST)
-    command = [sys.executable, "-m", "zoo.cli", "bench", str(manifest), "--only", "gc", "--store", str(store),
-               "--data-root", str(shared_data), "--checkpoint-seconds", "0.2", "--executor", "ray"]
+    store, command = ray_bench(tmp_path, shared_data)
     proc = start_until_checkpointed(command, store, 180)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=120) == 130, proc.communicate()[1]
     assert table(store, "SELECT count(*) FROM cells") == [(0,)]
 
-    done = run_zoo("bench", manifest, "--only", "gc", "--store", store, "--data-root", shared_data,
-                   "--checkpoint-seconds", "0.2", "--executor", "ray")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
-    assert results(store)["gc"] == uninterrupted["gc"]
-    (metrics,) = [json.loads(m) for (m,) in table(store, "SELECT metrics FROM cells")]
-    assert metrics["resumed"]["seconds_before"] > 0
-    assert table(store, "SELECT count(*), sum(final) FROM checkpoints") == [(1, 1)]
+    assert_resumed_to(uninterrupted, store)
 
 
 def test_a_ray_cell_whose_worker_dies_reruns_from_its_newest_checkpoint(uninterrupted, tmp_path, shared_data):
     """The rerun ships the checkpoint the dead worker posted last, not the progress its first attempt started from."""
-    manifest, store = tmp_path / "m.toml", tmp_path / "r.sqlite"
-    manifest.write_text(MANIFEST)
-    command = [sys.executable, "-m", "zoo.cli", "bench", str(manifest), "--only", "gc", "--store", str(store),
-               "--data-root", str(shared_data), "--checkpoint-seconds", "0.2", "--executor", "ray"]
+    store, command = ray_bench(tmp_path, shared_data)
     proc = start_until_checkpointed(command, store, 180)
     (worker,) = descendants(proc.pid, "ray::_call")
     os.kill(worker, signal.SIGKILL)
     assert proc.wait(timeout=300) == 0, proc.communicate()[1]
+    assert_resumed_to(uninterrupted, store)
+
+
+def ray_bench(tmp_path, shared_data) -> tuple:
+    """The store and the command of a run of the Guess & Check bench on Ray workers."""
+    manifest, store = tmp_path / "m.toml", tmp_path / "r.sqlite"
+    manifest.write_text(MANIFEST)
+    return store, [sys.executable, "-m", "zoo.cli", "bench", str(manifest), "--only", "gc", "--store", str(store),
+                   "--data-root", str(shared_data), "--checkpoint-seconds", "0.2", "--executor", "ray"]
+
+
+def assert_resumed_to(uninterrupted, store) -> None:
+    """The cell continued from a checkpoint to the uninterrupted result and keeps one final checkpoint row."""
     assert results(store)["gc"] == uninterrupted["gc"]
     (metrics,) = [json.loads(m) for (m,) in table(store, "SELECT metrics FROM cells")]
-    assert metrics["resumed"]["seconds_before"] > 0  # the rerun continued from the posted checkpoint
+    assert metrics["resumed"]["seconds_before"] > 0
     assert table(store, "SELECT count(*), sum(final) FROM checkpoints") == [(1, 1)]
 
 
