@@ -227,3 +227,20 @@ def test_registered_parameters():
         spec.resolve({"engine": "turbo"})
     with pytest.raises(ValueError, match="generator"):
         GuessAndCheck(generator="mt")
+
+
+def test_the_drawing_kernel_writes_out_every_guess_it_does_not_reject(mnist_root):
+    """The compiled judge draws each row into a scratch row and writes out only the guesses it keeps."""
+    x, y = mnist_pool(mnist_root, n=4)
+    model = LeNet((1, 28, 28), 2, width=0.5)
+    judge = EarlyRejectionJudge(model, x, y, None)
+    if judge.kernel is None:
+        pytest.skip("no C compiler")
+    stream = ParameterStream(model.num_params, 1.0, seed=3)
+    theta = torch.full((1024, model.num_params), float("nan"))
+    hits = judge.draw_and_judge(stream, theta, 2048)
+    drawn = stream.take(2048, 1024)
+    assert len(hits) > 0 and torch.equal(hits, judge(drawn.clone()))
+    assert torch.equal(theta[hits], drawn[hits])
+    written = ~theta.isnan().all(1)
+    assert written[hits].all() and written.sum() < len(theta) // 2  # most guesses were rejected and never written

@@ -93,16 +93,20 @@ static float forward(const float *restrict p, const float *restrict image, float
     return scale;
 }
 
-/* Judge guesses first .. first + rows - 1, drawing each row first when draw is set. status per guess:
+/* Judge guesses first .. first + rows - 1, drawing each row first when draw is set (into theta only for the
+   guesses that are not rejected: status 1 or 2). status per guess:
    0 some sample clearly wrong, 1 every sample clearly right (logits[row][n][NC] and the largest
    rounding scale kept), 2 a close call (|margin| <= tolerance * rounding scale). */
 void zoo_lenet_judge(float *theta, int64_t rows, int64_t width, int draw, uint64_t first, uint64_t key, float step,
                      const float *x, int n, const int64_t *y, float tolerance,
                      int8_t *status, float *logits, float *rounding) {
     float *images = malloc(sizeof(float) * n * SHIFTED(CH, N));
+    /* A drawn row stays in this scratch row, in the core's cache, and is written out to theta only when
+       the guess survives (about 9% of them); the rejected ones are never read. */
+    float *scratch = draw ? malloc(sizeof(float) * width) : NULL;
     for (int s = 0; s < n; s++) shifted(x + s * CH * N * N, CH, N, images + s * SHIFTED(CH, N));
     for (int64_t r = 0; r < rows; r++) {
-        float *p = theta + r * width, *lg = logits + r * n * NC, top = 0.0f;
+        float *p = draw ? scratch : theta + r * width, *lg = logits + r * n * NC, top = 0.0f;
         if (draw) zoo_philox_row(p, width, first + r, key, step);
         int8_t verdict = 1;
         for (int s = 0; s < n && verdict == 1; s++) {
@@ -114,6 +118,8 @@ void zoo_lenet_judge(float *theta, int64_t rows, int64_t width, int draw, uint64
         }
         status[r] = verdict;
         rounding[r] = top;
+        if (draw && verdict != 0) memcpy(theta + r * width, p, sizeof(float) * width);
     }
+    free(scratch);
     free(images);
 }
