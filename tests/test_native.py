@@ -25,13 +25,21 @@ def test_kernels_compile_without_warnings(tmp_path, input_shape, classes, width)
     assert done.stderr == "" and "-Wall" in done.args and "-Wextra" in done.args, done.stderr
 
 
+def test_the_pattern_search_kernel_compiles_without_warnings(tmp_path):
+    assert native.lenet_fc1_moves() is not None
+    done = native.compile_library(("../models/lenet_moves.c",), (), tmp_path / "moves.so")
+    assert done.stderr == "", done.stderr
+
+
 def test_an_installed_copy_finds_its_c_sources(tmp_path):
     """Build the package as an installer lays it out (package data included) and compile from that copy."""
     lib = tmp_path / "lib"
     subprocess.run([sys.executable, "-c", "import setuptools; setuptools.setup()", "-q", "build_py", "--build-lib", str(lib)],
                    cwd=REPO, check=True, capture_output=True, timeout=300)
     assert {"philox.c", "philox.h", "lenet.c"} <= {p.name for p in (lib / "zoo" / "guessing").iterdir()}
-    probe = "from zoo.guessing import native; print(native.__file__); print(native.philox_fill() is not None)"
+    assert (lib / "zoo" / "models" / "lenet_moves.c").exists()
+    probe = ("from zoo.guessing import native; print(native.__file__); "
+             "print(native.philox_fill() is not None and native.lenet_fc1_moves() is not None)")
     done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(lib), "ZOO_CACHE": str(tmp_path / "cache")})
     where, compiled = done.stdout.split()

@@ -1,6 +1,6 @@
 """Compiled kernels: C sources beside this module, built on first use with the system's C compiler.
 
-Two kernels, both called through ctypes (which releases the GIL, so search
+Three kernels, called through ctypes (which releases the GIL, so search
 threads run them in parallel):
 
 - ``zoo_philox_fill`` (``philox.c``): rows of the Philox parameter stream
@@ -13,6 +13,9 @@ threads run them in parallel):
   stop at the first clear misclassification or close call. It is compiled
   once per LeNet shape, the shape fixed at compile time so that the compiler
   keeps the accumulators in registers.
+- ``zoo_lenet_fc1_moves`` (``zoo/models/lenet_moves.c``): the logits of
+  pattern search's moves of one fc1 parameter of LeNet, from the point's
+  activations (:mod:`zoo.models.lenet_moves`).
 
 A library is cached under ``zoo.data.cache_dir()``, keyed by its sources, its
 compile-time constants and the CPU it was built for (``-march=native``).
@@ -34,7 +37,7 @@ from pathlib import Path
 
 from zoo.data import cache_dir
 
-SOURCES = Path(__file__).parent  # philox.c, philox.h, lenet.c: package data beside this module
+SOURCES = Path(__file__).parent  # philox.c, philox.h, lenet.c: package data beside this module; ../models/lenet_moves.c
 WARNINGS = ("-Wall", "-Wextra")  # the sources compile without a warning (tests/test_guess_check.py)
 
 _P = ctypes.c_void_p
@@ -52,7 +55,7 @@ def _cpu_identity() -> str:
 
 def compile_library(sources: tuple[str, ...], defines: tuple[tuple[str, int], ...], out: Path,
                     flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-    """Compile ``sources`` (names in :data:`SOURCES`) into the shared library ``out``; raises if the compiler fails.
+    """Compile ``sources`` (paths relative to :data:`SOURCES`) into the shared library ``out``; raises if the compiler fails.
 
     ``flags`` are extra compiler options, e.g. ``-mno-avx512f`` to build the AVX2 path of ``philox.c`` on a CPU
     that has AVX-512.
@@ -98,6 +101,17 @@ def lenet_shape(model) -> tuple[tuple[str, int], ...]:
     f1, f2 = (block.shape[0] for block in model.blocks if block.name in ("fc1_w", "fc2_w"))
     return (("CH", channels), ("N", model.input_shape[-1]), ("C1", c1), ("C2", c2), ("F1", f1), ("F2", f2),
             ("NC", model.num_classes))
+
+
+@lru_cache(maxsize=None)
+def lenet_fc1_moves():
+    """``zoo_lenet_fc1_moves(...)`` (``zoo/models/lenet_moves.c``): logits of LeNet's fc1 moves, or None."""
+    library = build(("../models/lenet_moves.c",))
+    if library is None:
+        return None
+    moves = library.zoo_lenet_fc1_moves
+    moves.argtypes, moves.restype = [_I64] * 6 + [_P] * 12, None
+    return moves
 
 
 def lenet_judge(model):

@@ -19,6 +19,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from zoo.guessing import native
+
 
 class LeNetMoves:
     """The activations of one LeNet point on ``x`` and the logits and scales of its single-coordinate moves."""
@@ -33,6 +35,7 @@ class LeNetMoves:
         self.ends = torch.tensor([end for _, end in self.offsets.values()], device=point.device)
         p = {name: t[0] for name, t in model.unflatten(point).items()}
         self.p, self.c2, self.side = p, model.sizes[2], model.sizes[3]
+        self.kernel = native.lenet_fc1_moves() if point.device.type == "cpu" and point.dtype == torch.float32 else None
         changed = self.changed(previous)
         conv1 = self.channels(changed, "conv1_w", "conv1_b", self.x.shape[1] * 25)
         conv2 = self.channels(changed, "conv2_w", "conv2_b", model.sizes[1] * 25)
@@ -190,10 +193,25 @@ class LeNetMoves:
 
     def fc1_w(self, local, delta, values):
         unit, column = local // self.feat.shape[1], local % self.feat.shape[1]
+        if self.kernel is not None:
+            return self.fc1_compiled(unit, column, delta)
         return self.fc1_unit(unit, delta.view(-1, 1) * self.feat[:, column].t())
 
     def fc1_b(self, local, delta, values):
+        if self.kernel is not None:
+            return self.fc1_compiled(local, torch.full_like(local, -1), delta)
         return self.fc1_unit(local, delta.view(-1, 1).expand(-1, self.x.shape[0]))
+
+    def fc1_compiled(self, unit, column, delta):
+        """:meth:`fc1_unit` in the compiled kernel (``lenet_moves.c``), each row in one pass; ``column`` -1: a bias."""
+        (n, f1), (flat, f2), classes = self.a1.shape, (self.feat.shape[1], self.a2.shape[1]), self.a3.shape[1]
+        if getattr(self, "w2t", None) is None:
+            self.w2t = self.p["fc2_w"].t().contiguous()  # [f1, f2]: unit u's outgoing weights in a row
+        tensors = (unit.contiguous(), column.contiguous(), delta.contiguous(), self.a1.contiguous(), self.feat.contiguous(),
+                   self.w2t, self.a2.contiguous(), self.h2.contiguous(), self.a3.contiguous(), self.p["fc3_w"].contiguous())
+        out, scratch = self.a3.new_empty(len(unit), n, classes), self.a3.new_empty(f2)
+        self.kernel(len(unit), n, f1, flat, f2, classes, *(t.data_ptr() for t in tensors), out.data_ptr(), scratch.data_ptr())
+        return out
 
     def fc1_unit(self, unit, change):
         """Logits after hidden unit ``unit[k]`` of fc1 changes its pre-activation by ``change[k]`` (``[K, n]``)."""
