@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 
 from zoo.evaluate import accepted, fit_and_loss, normalized_loss
+from zoo.models.layers import relu_pool2
 from zoo.models.lenet import LeNet
 from zoo.models.linear import Linear
 from zoo.models.mlp import MLP
@@ -43,6 +44,14 @@ def test_lenet_population_matches_single_models_on_both_input_sizes():
         for m in range(4):
             reference = load_row(lenet_module(width, shape[0], 3), theta[m])
             torch.testing.assert_close(logits[m], reference(x), rtol=1e-4, atol=1e-3)
+
+
+def test_relu_pool2_is_max_pool2d_of_relu_bit_for_bit_on_odd_and_even_sides():
+    gen = torch.Generator().manual_seed(3)
+    for shape in ((5, 7, 24, 24), (3, 4, 9, 11), (2, 6, 8, 8)):
+        h = torch.randn(shape, generator=gen)
+        h[..., ::3, ::2] = 0.0  # ties at zero, as ReLU makes them
+        assert torch.equal(relu_pool2(h), nn.functional.max_pool2d(torch.relu(h), 2))
 
 
 def test_lenet_scale_is_product_of_weight_norms_over_three():

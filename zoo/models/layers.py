@@ -23,6 +23,19 @@ def dense_shared(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Ten
     return y.view(x.shape[0], m, out).transpose(0, 1)
 
 
+def relu_pool2(h: torch.Tensor) -> torch.Tensor:
+    """ReLU then 2x2 max-pooling of the last two axes, bit for bit ``max_pool2d(relu(h), 2)``.
+
+    Pooling first and then the ReLU gives the same values (both are
+    monotone) on a quarter of the elements, and three elementwise maxima of
+    strided views are many times faster than ``max_pool2d`` on the CPU for a
+    population's thousands of channels (odd edges are dropped, as there).
+    """
+    rows, cols = h.shape[-2] // 2 * 2, h.shape[-1] // 2 * 2
+    top = torch.maximum(h[..., 0:rows:2, 0:cols:2], h[..., 0:rows:2, 1:cols:2])
+    return torch.relu(torch.maximum(top, torch.maximum(h[..., 1:rows:2, 0:cols:2], h[..., 1:rows:2, 1:cols:2])))
+
+
 def dense(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Per-model dense layer: ``x[M, N, d]`` -> ``[M, N, out]``."""
     return torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))

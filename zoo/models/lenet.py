@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from zoo.hookspecs import hookimpl
-from zoo.models.layers import dense, dense_shared
+from zoo.models.layers import dense, dense_shared, relu_pool2
 from zoo.models.lenet_moves import LeNetMoves
 from zoo.population import ParamBlock, PopulationModel, frobenius
 from zoo.registry import Param, PluginSpec
@@ -56,10 +56,10 @@ class LeNet(PopulationModel):
         channels, c1, c2, side = self.sizes
         # The input is shared: one convolution with M*c1 output channels.
         h = F.conv2d(x, p["conv1_w"].reshape(m * c1, channels, 5, 5), p["conv1_b"].reshape(m * c1))
-        h = F.max_pool2d(torch.relu(h), 2)
+        h = relu_pool2(h)
         h = F.conv2d(h, p["conv2_w"].reshape(m * c2, c1, 5, 5), p["conv2_b"].reshape(m * c2), groups=m)
-        h = F.max_pool2d(torch.relu(h), 2)
-        return h.view(n, m, c2 * side * side).transpose(0, 1)
+        h = relu_pool2(h)
+        return h.reshape(n, m, c2 * side * side).transpose(0, 1)
 
     def forward(self, theta, x):
         p = self.unflatten(theta)
