@@ -33,6 +33,10 @@ optimizers = [
   { name = "sgd", lr = 0.05, epochs = 150, init = "default", population = 8, target = 16, max_models = 24, momentum = 0.9 },
 ]
 matrix = { n = [16], seeds = [0] }""",
+    "ss": """task = { name = "poison_toy", test = 5, margin = 0.1, spacing = 0.3 }
+model = { name = "mlp", hidden = 20 }
+optimizers = [ { name = "poisoned_volume_ss", poison = 4, particles = 200, moves = 10, sample_moves = 10, target = 8 } ]
+matrix = { n = [11], seeds = [0] }""",
 }
 MANIFEST = "[suite]\nkeep_params = true\n" + "".join(f'[[bench]]\nname = "{name}"\n{text}\n' for name, text in BENCHES.items())
 TIMES = ("seconds",)  # counters that measure time, not progress
@@ -51,7 +55,7 @@ def results(store) -> dict:
         blobs = table(store, "SELECT data FROM params WHERE cell_id = ?", (cell_id,))
         counters = {k: v for k, v in metrics["counters"].items() if k not in TIMES}
         out[bench] = (metrics["test_acc_values"], metrics["train_loss_values"], counters,
-                      metrics.get("trajectory", {}).get("evals"), blobs)
+                      metrics.get("trajectory", {}).get("evals"), blobs, metrics.get("diagnostics"))
     return out
 
 
@@ -83,8 +87,10 @@ def test_a_cell_killed_mid_run_resumes_to_the_uninterrupted_result(bench, uninte
     assert results(store)[bench] == uninterrupted[bench]
     (metrics,) = [json.loads(m) for (m,) in table(store, "SELECT metrics FROM cells")]
     assert metrics["resumed"]["seconds_before"] > 0  # it did continue from the checkpoint
-    # one final row; the in-flight checkpoint was replaced by the final state in the same commit
-    assert table(store, "SELECT count(*), sum(final) FROM checkpoints") == [(1, 1)]
+    # one final row; the in-flight checkpoint was replaced by the final state in the same commit (volume_ss has no
+    # budget that could grow, so it keeps no final state: its in-flight checkpoint is dropped)
+    expected = [(0, None)] if bench == "ss" else [(1, 1)]
+    assert table(store, "SELECT count(*), sum(final) FROM checkpoints") == expected
 
 
 def test_cells_on_ray_workers_checkpoint_through_the_driver_and_resume(uninterrupted, tmp_path, shared_data):

@@ -136,26 +136,54 @@ class Sampler:
         return self.score(z)
 
 
+def snapshot(z, s, ok, steps, state: list[Repeat], evals: int, generator: torch.Generator) -> dict:
+    """The whole progress between two levels, as data: particles, scores, steps, the repeats' levels, the stream."""
+    return {"z": z, "s": s, "ok": ok, "steps": steps, "evals": evals, "generator": generator.get_state(),
+            "repeats": [{"log10": rep.log10, "done": rep.done, "stalled": rep.stalled,
+                         "levels": [[lv.threshold, lv.probability, lv.acceptance, lv.step, lv.ess] for lv in rep.levels]}
+                        for rep in state]}
+
+
+def restore(saved: dict, dim: int, particles: int, repeats: int, device=None):
+    """A :func:`snapshot` back as (z, s, ok, steps, repeats, evals, generator state); ValueError when it does not fit."""
+    z, s, ok, steps = (saved[k].to(device) for k in ("z", "s", "ok", "steps"))
+    if (z.shape != (repeats, particles, dim) or s.shape != (repeats, particles) or ok.shape != s.shape or ok.dtype != torch.bool
+            or steps.shape != (repeats,) or len(saved["repeats"]) != repeats or int(saved["evals"]) < 0):
+        raise ValueError("a subset simulation of another shape")
+    state = [Repeat([Level(*(float(v) for v in lv)) for lv in rep["levels"]], float(rep["log10"]), bool(rep["done"]),
+                    str(rep["stalled"])) for rep in saved["repeats"]]
+    return z, s, ok, steps, state, int(saved["evals"]), saved["generator"]
+
+
 def run(score: Score, dim: int, particles: int, repeats: int, p0: float, moves: int, generator: torch.Generator,
         device=None, step: float = 0.6, target_acceptance: float = 0.3, max_levels: int = 250,
-        progress: Callable = lambda **k: None) -> tuple[Estimate, list[torch.Tensor]]:
+        progress: Callable = lambda **k: None, checkpoint: Callable = lambda state: None,
+        resume: dict | None = None) -> tuple[Estimate, list[torch.Tensor]]:
     """Subset simulation with ``repeats`` independent repeats of ``particles`` particles each.
 
     Returns the estimate and, per repeat, its final particles inside the
     region (``[K_r, dim]`` in Gaussian space): draws from the prior
     restricted to the region, correlated within a repeat through their seeds.
+    Before every level it offers ``checkpoint`` a function that builds its
+    :func:`snapshot`; run with that state as ``resume`` (and the same
+    arguments), it continues from there to the result it would have had.
     """
     if not 0 < p0 < 1 or particles < 2 or repeats < 1 or moves < 1:
         raise ValueError(f"subset simulation needs 0 < p0 < 1, particles >= 2, repeats >= 1 and moves >= 1, "
                          f"got {p0}, {particles}, {repeats}, {moves}")
     keep = max(1, math.ceil(p0 * particles))
     sampler = Sampler(score, generator)
-    z = torch.randn(repeats * particles, dim, generator=generator, device=device)
-    s, ok = sampler.evaluate(z)
-    z, s, ok = z.view(repeats, particles, dim), s.view(repeats, particles), ok.view(repeats, particles)
-    steps = torch.full((repeats,), float(step), device=z.device)
-    state = [Repeat() for _ in range(repeats)]
+    if resume is None:
+        z = torch.randn(repeats * particles, dim, generator=generator, device=device)
+        s, ok = sampler.evaluate(z)
+        z, s, ok = z.view(repeats, particles, dim), s.view(repeats, particles), ok.view(repeats, particles)
+        steps = torch.full((repeats,), float(step), device=z.device)
+        state = [Repeat() for _ in range(repeats)]
+    else:
+        z, s, ok, steps, state, sampler.evals, stream = restore(resume, dim, particles, repeats, device)
+        generator.set_state(stream)
     while True:
+        checkpoint(lambda: snapshot(z, s, ok, steps, state, sampler.evals, generator))
         thresholds = torch.zeros(repeats, device=z.device)
         seeds = []
         for r, rep in enumerate(state):

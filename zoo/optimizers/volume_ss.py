@@ -134,10 +134,13 @@ class SubsetSimulationVolume:
         x, y = problem.x_train, problem.y_train
         generator = ctx.generator("volume_ss")
         score = region_score(model, x, y, ctx.loss_bin, self.radius)
+        resumed = ctx.resume(lambda state: state if subset_simulation.restore(
+            state, model.num_params, self.particles, self.repeats, ctx.device) else None)
         estimate, finals = subset_simulation.run(
             score, model.num_params, self.particles, self.repeats, self.p0, self.moves, generator, ctx.device,
             self.step, self.target_acceptance, self.max_levels,
-            progress=lambda **c: ctx.progress(levels=c["levels"], evals=c["evals"], log10=round(c["log10"], 2)))
+            progress=lambda **c: ctx.progress(levels=c["levels"], evals=c["evals"], log10=round(c["log10"], 2)),
+            checkpoint=ctx.checkpoint, resume=resumed)
         pool = torch.cat(finals)
         evals, sample_acceptance = estimate.evals, math.nan
         if len(pool):  # target draws from the final particles, then moved inside the region to part copies
