@@ -13,10 +13,9 @@ threads run them in parallel):
   stop at the first clear misclassification or close call. It is compiled
   once per LeNet shape, the shape fixed at compile time so that the compiler
   keeps the accumulators in registers.
-- ``zoo_lenet_fc1_moves`` and ``zoo_conv5_channel`` (``zoo/models/lenet_moves.c``):
-  the logits of pattern search's moves of one fc1 parameter of LeNet, from
-  the point's activations, and one channel of a 5x5 convolution, computed
-  again after a step (:mod:`zoo.models.lenet_moves`).
+- ``zoo_lenet_fc1_moves`` (``zoo/models/lenet_moves.c``): the logits of
+  pattern search's moves of one fc1 parameter of LeNet, from the point's
+  activations (:mod:`zoo.models.lenet_moves`).
 
 A library is cached under ``zoo.data.cache_dir()``, keyed by its sources, its
 compile-time constants and the CPU it was built for (``-march=native``).
@@ -113,17 +112,6 @@ def lenet_fc1_moves():
     moves = library.zoo_lenet_fc1_moves
     moves.argtypes, moves.restype = [_I64] * 6 + [_P] * 12, None
     return moves
-
-
-@lru_cache(maxsize=None)
-def conv5_channel():
-    """``zoo_conv5_channel(...)`` (``zoo/models/lenet_moves.c``): one output channel of a 5x5 convolution, or None."""
-    library = build(("../models/lenet_moves.c",))
-    if library is None:
-        return None
-    conv = library.zoo_conv5_channel
-    conv.argtypes, conv.restype = [_I64] * 6 + [_P, _P, _F, _P], None
-    return conv
 
 
 def lenet_judge(model):

@@ -50,25 +50,3 @@ void zoo_lenet_fc1_moves(int64_t moves, int64_t n, int64_t f1, int64_t flat, int
     }
 }
 
-/* One output channel of a 5x5 valid convolution: out[s][y][x] = bias + sum over channels c and kernel
-   positions of weight[c][ky][kx] * in[s][c][y + ky][x + kx], for n samples of c channels of h x w
-   (in: sample stride ss, channel stride cs, row stride w; out: [n][h - 4][w - 4]). A step's change of
-   one conv channel is computed again this way: one output row at a time, vectorized along the row. */
-void zoo_conv5_channel(int64_t n, int64_t channels, int64_t h, int64_t w, int64_t ss, int64_t cs, const float *in,
-                       const float *weight, float bias, float *out) {
-    const int64_t ho = h - 4, wo = w - 4;
-    for (int64_t s = 0; s < n; s++)
-        for (int64_t y = 0; y < ho; y++) {
-            float *row = out + (s * ho + y) * wo;
-            for (int64_t x = 0; x < wo; x++) row[x] = 0.0f;
-            for (int64_t c = 0; c < channels; c++)
-                for (int ky = 0; ky < 5; ky++) {
-                    const float *src = in + s * ss + c * cs + (y + ky) * w;
-                    for (int kx = 0; kx < 5; kx++) {
-                        const float wv = weight[(c * 5 + ky) * 5 + kx];
-                        for (int64_t x = 0; x < wo; x++) row[x] += wv * src[x + kx];
-                    }
-                }
-            for (int64_t x = 0; x < wo; x++) row[x] += bias;
-        }
-}
