@@ -27,13 +27,16 @@ cell trains on exactly as an uninterrupted one would.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
 
-from zoo.evaluate import accepted, fit_and_loss
+from zoo.evaluate import accepted, accuracy, fit_and_loss, normalized_loss
 from zoo.hookspecs import hookimpl
+from zoo.optimizers.candidates import one_thread
+from zoo.optimizers.lenet_gradient import LeNetGradients
 from zoo.optimizer import UNCAPPED, Outcome
 from zoo.population import INITS
 from zoo.registry import Param, PluginSpec
@@ -43,6 +46,9 @@ ALGORITHMS = {
     "adam": lambda params, lr, momentum, wd: torch.optim.Adam(params, lr=lr, weight_decay=wd),
     "rmsprop": lambda params, lr, momentum, wd: torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=wd),
 }
+# How a step's gradient and the steering check are computed; they change the time a round takes, not what it does
+# (up to float32 rounding), so the engine is no cell parameter.
+ENGINES = ("fast", "autograd")
 
 
 @dataclass
@@ -75,11 +81,14 @@ class Progress:
 class GradientBaseline:
     def __init__(self, algorithm="sgd", lr=0.001, momentum=0.0, weight_decay=0.0, epochs=30, batch=0,
                  init="uniform", radius=1.0, population=32, target=10, max_models=64, steer=True, batch_cap=2,
-                 population_budget=0, max_cell_evals=0):
+                 population_budget=0, max_cell_evals=0, engine="fast"):
         if algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {list(ALGORITHMS)}, got {algorithm!r}")
         if init not in INITS:
             raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
+        self.engine = engine
         if (lr <= 0 or epochs < 1 or batch < 0 or population < 1 or target < 1 or max_models < 1 or batch_cap < 1
                 or population_budget < 0 or max_cell_evals < 0):
             raise ValueError("needs lr > 0, epochs >= 1, batch >= 0 (0: min(n/2, batch_cap)), batch_cap >= 1, "
@@ -198,37 +207,70 @@ class GradientBaseline:
         frozen = r.frozen if r.frozen is not None else torch.zeros(m, dtype=torch.bool, device=theta.device)
         snapshot = r.snapshot if r.snapshot is not None else theta.detach().clone()
         batch = self.batch_size(n)
+        kernel = self.kernel(model, theta)
+        if kernel is not None:
+            theta.grad = torch.zeros_like(theta)  # the rows of frozen models stay zero
 
         def saved():
             r.theta, r.snapshot, r.frozen, r.epoch = theta.detach(), snapshot, frozen, epoch  # epochs done
             r.optimizer_state = optimizer.state_dict()["state"].get(0, {})
             return self.state(run, gen)
 
-        for epoch in range(r.epoch, self.epochs):
-            if epoch > r.epoch:
-                ctx.checkpoint(saved)
-            live(epoch + 1)
-            order = torch.randperm(n, generator=gen, device=gen.device).to(x.device)
-            for start in range(0, n, batch):
-                idx = order[start : start + batch]
-                logits = model.forward(theta, x[idx])
-                loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y[idx].repeat(m), reduction="sum") / len(idx)
-                optimizer.zero_grad(set_to_none=False)
-                loss.backward()
-                optimizer.step()
-                counters["steps"] += 1
-                # the step's forward pass in models evaluated on the whole training set (steering checks not counted)
-                counters["forward_evals"] = counters.get("forward_evals", 0.0) + m * len(idx) / n
-                with torch.no_grad():
-                    theta[frozen] = snapshot[frozen]  # frozen models never move, momentum or not
-                    if self.steer:
-                        newly = self._done(model, theta, x, y, ctx) & ~frozen
-                        snapshot[newly] = theta[newly]
-                        frozen |= newly
-                    ctx.trace(counters["forward_evals"], theta)
-                if (self.steer and bool(frozen.all())) or self.spent(counters):
-                    return theta.detach()
-        return theta.detach()
+        # with the kernel, torch's remaining operations are small: one thread each (zoo.optimizers.candidates.one_thread)
+        with one_thread() if kernel is not None else nullcontext():
+            for epoch in range(r.epoch, self.epochs):
+                if epoch > r.epoch:
+                    ctx.checkpoint(saved)
+                live(epoch + 1)
+                order = torch.randperm(n, generator=gen, device=gen.device).to(x.device)
+                for start in range(0, n, batch):
+                    idx = order[start : start + batch]
+                    if kernel is not None:
+                        kernel.gradient(theta, theta.grad, (~frozen).nonzero().flatten(), x[idx], y[idx])
+                    else:
+                        logits = model.forward(theta, x[idx])
+                        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y[idx].repeat(m), reduction="sum") / len(idx)
+                        optimizer.zero_grad(set_to_none=False)
+                        loss.backward()
+                    optimizer.step()
+                    counters["steps"] += 1
+                    # the step's forward pass in models evaluated on the whole training set (steering checks not counted)
+                    counters["forward_evals"] = counters.get("forward_evals", 0.0) + m * len(idx) / n
+                    with torch.no_grad():
+                        theta[frozen] = snapshot[frozen]  # frozen models never move, momentum or not
+                        if self.steer:
+                            if kernel is not None:
+                                newly = self._newly_done(kernel, model, theta, frozen, x, y, ctx)
+                                theta.grad[newly] = 0.0
+                            else:
+                                newly = self._done(model, theta, x, y, ctx) & ~frozen
+                            snapshot[newly] = theta[newly]
+                            frozen |= newly
+                        ctx.trace(counters["forward_evals"], theta)
+                    if (self.steer and bool(frozen.all())) or self.spent(counters):
+                        return theta.detach()
+            return theta.detach()
+
+    def kernel(self, model, theta) -> LeNetGradients | None:
+        """The compiled LeNet gradient for the fast engine on the CPU, else None (autograd)."""
+        if self.engine != "fast" or theta.device.type != "cpu" or theta.dtype != torch.float32:
+            return None
+        kernel = LeNetGradients(model)
+        return kernel if kernel.available else None
+
+    @staticmethod
+    def _newly_done(kernel, model, theta, frozen, x, y, ctx):
+        """:meth:`_done` of the models not yet frozen, from the kernel's logits (frozen models do not move)."""
+        rows = (~frozen).nonzero().flatten()
+        newly = torch.zeros_like(frozen)
+        if len(rows):
+            logits = kernel.logits(theta, rows, x)
+            acc, loss = accuracy(logits, y), normalized_loss(logits, model.norm_scale(theta.detach()[rows]), y)
+            done = acc >= 1
+            if ctx.loss_bin is not None:
+                done &= loss <= ctx.loss_bin[1]
+            newly[rows[done]] = True
+        return newly
 
     @staticmethod
     def _done(model, theta, x, y, ctx):

@@ -1,0 +1,178 @@
+/* LeNet training for a population on the CPU (zoo/optimizers/lenet_gradient.py): per model, per sample, the forward
+   pass with what its backward pass needs (each pooling window's argmax), then the gradient of the
+   cross-entropy, all in the core's cache. Max-pooling passes its gradient to one input per window, so
+   the backward pass through both convolutions touches only those inputs: a quarter of the positions.
+
+   The shape is fixed at compile time (-DCH -DN -DC1 -DC2 -DF1 -DF2 -DNC: input channels and side, conv
+   channels, dense units, classes), the parameter row laid out as zoo.models.lenet.LeNet's blocks. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define Z1 (N - 4)
+#define H1 (Z1 / 2)
+#define Z2 (H1 - 4)
+#define S2 (Z2 / 2)
+#define FLAT (C2 * S2 * S2)
+
+/* Offsets of the blocks in a parameter row. */
+#define W1 0
+#define B1 (W1 + C1 * CH * 25)
+#define W2 (B1 + C1)
+#define B2 (W2 + C2 * C1 * 25)
+#define WF1 (B2 + C2)
+#define BF1 (WF1 + F1 * FLAT)
+#define WF2 (BF1 + F1)
+#define BF2 (WF2 + F2 * F1)
+#define WF3 (BF2 + F2)
+#define BF3 (WF3 + NC * F2)
+
+typedef struct {
+    float a1[C1 * H1 * H1];  /* ReLU of the pooled first convolution */
+    int8_t arg1[C1 * H1 * H1];  /* which of the window's four inputs was the maximum */
+    float a2[FLAT];
+    int8_t arg2[FLAT];
+    float u1[F1], u2[F2], logits[NC];
+} Activations;
+
+/* 5x5 valid convolution of cin channels of side x side into cout channels, bias included. */
+static void conv(const float *restrict in, int cin, int side, const float *restrict w, const float *restrict b,
+                 int cout, float *restrict z) {
+    int zs = side - 4;
+    for (int c = 0; c < cout; c++) {
+        float *restrict out = z + c * zs * zs;
+        for (int i = 0; i < zs * zs; i++) out[i] = b[c];
+        for (int ci = 0; ci < cin; ci++)
+            for (int ky = 0; ky < 5; ky++)
+                for (int kx = 0; kx < 5; kx++) {
+                    float wv = w[((c * cin + ci) * 5 + ky) * 5 + kx];
+                    const float *restrict row = in + (ci * side + ky) * side + kx;
+                    for (int y = 0; y < zs; y++)
+                        for (int x = 0; x < zs; x++) out[y * zs + x] += wv * row[y * side + x];
+                }
+    }
+}
+
+/* 2x2 max-pooling, then ReLU (the same as ReLU then pooling: both are monotone); the first of equal maxima
+   in row-major order is the argmax, as in torch's max_pool2d. */
+static void pool_relu(const float *restrict z, int channels, int zs, float *restrict a, int8_t *restrict arg) {
+    int h = zs / 2;
+    for (int c = 0; c < channels; c++)
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < h; x++) {
+                const float *w = z + (c * zs + 2 * y) * zs + 2 * x;
+                float best = w[0], v[3] = {w[1], w[zs], w[zs + 1]};
+                int8_t which = 0;
+                for (int k = 0; k < 3; k++)
+                    if (v[k] > best) { best = v[k]; which = (int8_t)(k + 1); }
+                a[(c * h + y) * h + x] = best > 0.0f ? best : 0.0f;
+                arg[(c * h + y) * h + x] = which;
+            }
+}
+
+static void dense_relu(const float *restrict w, const float *restrict b, const float *restrict in, int n_in, int n_out,
+                       float *restrict out, int relu) {
+    for (int u = 0; u < n_out; u++) {
+        float v = b[u];
+        for (int k = 0; k < n_in; k++) v += w[u * n_in + k] * in[k];
+        out[u] = relu && v < 0.0f ? 0.0f : v;
+    }
+}
+
+static void forward(const float *restrict p, const float *restrict image, Activations *restrict s) {
+    float z1[C1 * Z1 * Z1], z2[C2 * Z2 * Z2];
+    conv(image, CH, N, p + W1, p + B1, C1, z1);
+    pool_relu(z1, C1, Z1, s->a1, s->arg1);
+    conv(s->a1, C1, H1, p + W2, p + B2, C2, z2);
+    pool_relu(z2, C2, Z2, s->a2, s->arg2);
+    dense_relu(p + WF1, p + BF1, s->a2, FLAT, F1, s->u1, 1);
+    dense_relu(p + WF2, p + BF2, s->u1, F1, F2, s->u2, 1);
+    dense_relu(p + WF3, p + BF3, s->u2, F2, NC, s->logits, 0);
+}
+
+/* Adds the gradient of scale * cross-entropy(logits, label) to g; returns the cross-entropy. */
+static float backward(const float *restrict p, const float *restrict image, const Activations *restrict s, int64_t label,
+                      float scale, float *restrict g) {
+    float top = s->logits[0], sum = 0.0f, g3[NC], gu2[F2], gu1[F1], ga2[FLAT], ga1[C1 * H1 * H1];
+    for (int c = 1; c < NC; c++) top = s->logits[c] > top ? s->logits[c] : top;
+    for (int c = 0; c < NC; c++) sum += expf(s->logits[c] - top);
+    for (int c = 0; c < NC; c++) g3[c] = scale * (expf(s->logits[c] - top) / sum - (c == label ? 1.0f : 0.0f));
+    /* the dense layers: weight gradient the outer product, input gradient through ReLU */
+    memset(gu2, 0, sizeof gu2);
+    for (int c = 0; c < NC; c++) {
+        g[BF3 + c] += g3[c];
+        for (int k = 0; k < F2; k++) { g[WF3 + c * F2 + k] += g3[c] * s->u2[k]; gu2[k] += g3[c] * p[WF3 + c * F2 + k]; }
+    }
+    memset(gu1, 0, sizeof gu1);
+    for (int u = 0; u < F2; u++) {
+        float d = s->u2[u] > 0.0f ? gu2[u] : 0.0f;
+        g[BF2 + u] += d;
+        for (int k = 0; k < F1; k++) { g[WF2 + u * F1 + k] += d * s->u1[k]; gu1[k] += d * p[WF2 + u * F1 + k]; }
+    }
+    memset(ga2, 0, sizeof ga2);
+    for (int u = 0; u < F1; u++) {
+        float d = s->u1[u] > 0.0f ? gu1[u] : 0.0f;
+        g[BF1 + u] += d;
+        for (int k = 0; k < FLAT; k++) { g[WF1 + u * FLAT + k] += d * s->a2[k]; ga2[k] += d * p[WF1 + u * FLAT + k]; }
+    }
+    /* the second convolution, at each window's maximum only */
+    memset(ga1, 0, sizeof ga1);
+    for (int c = 0; c < C2; c++)
+        for (int i = 0; i < S2 * S2; i++) {
+            int at = c * S2 * S2 + i;
+            float d = s->a2[at] > 0.0f ? ga2[at] : 0.0f;
+            if (d == 0.0f) continue;
+            int y = 2 * (i / S2) + s->arg2[at] / 2, x = 2 * (i % S2) + s->arg2[at] % 2;
+            g[B2 + c] += d;
+            for (int ci = 0; ci < C1; ci++)
+                for (int ky = 0; ky < 5; ky++)
+                    for (int kx = 0; kx < 5; kx++) {
+                        int wi = W2 + ((c * C1 + ci) * 5 + ky) * 5 + kx, ai = (ci * H1 + y + ky) * H1 + x + kx;
+                        g[wi] += d * s->a1[ai];
+                        ga1[ai] += d * p[wi];
+                    }
+        }
+    /* the first convolution likewise; the input needs no gradient */
+    for (int c = 0; c < C1; c++)
+        for (int i = 0; i < H1 * H1; i++) {
+            int at = c * H1 * H1 + i;
+            float d = s->a1[at] > 0.0f ? ga1[at] : 0.0f;
+            if (d == 0.0f) continue;
+            int y = 2 * (i / H1) + s->arg1[at] / 2, x = 2 * (i % H1) + s->arg1[at] % 2;
+            g[B1 + c] += d;
+            for (int ci = 0; ci < CH; ci++)
+                for (int ky = 0; ky < 5; ky++)
+                    for (int kx = 0; kx < 5; kx++)
+                        g[W1 + ((c * CH + ci) * 5 + ky) * 5 + kx] += d * image[(ci * N + y + ky) * N + x + kx];
+        }
+    return top + logf(sum) - s->logits[label];
+}
+
+/* For each listed row of theta (rows[0 .. count)): its gradient row in grad (overwritten) of the mean
+   cross-entropy over the b samples of x with labels y, and that mean in loss[i]. */
+void zoo_lenet_train_gradient(const float *theta, float *grad, int64_t width, const int64_t *rows, int64_t count,
+                              const float *x, int b, const int64_t *y, float *loss) {
+    Activations s;
+    for (int64_t i = 0; i < count; i++) {
+        const float *p = theta + rows[i] * width;
+        float *g = grad + rows[i] * width, total = 0.0f;
+        memset(g, 0, sizeof(float) * width);
+        for (int k = 0; k < b; k++) {
+            const float *image = x + (int64_t)k * CH * N * N;
+            forward(p, image, &s);
+            total += backward(p, image, &s, y[k], 1.0f / (float)b, g);
+        }
+        loss[i] = total / (float)b;
+    }
+}
+
+/* Logits of each listed row of theta on every sample of x: logits[count][n][NC]. */
+void zoo_lenet_train_logits(const float *theta, int64_t width, const int64_t *rows, int64_t count, const float *x, int n,
+                            float *logits) {
+    Activations s;
+    for (int64_t i = 0; i < count; i++)
+        for (int k = 0; k < n; k++) {
+            forward(theta + rows[i] * width, x + (int64_t)k * CH * N * N, &s);
+            memcpy(logits + (i * n + k) * NC, s.logits, sizeof s.logits);
+        }
+}
