@@ -6,7 +6,9 @@ and beside two busy-looping processes, alternating, and prints the ratio
 a local Ray cluster of one-core nodes: one worker, then all of them,
 alternating, and their ratio. ``zoo speed --search`` times pattern search
 and random greedy search rounds of the reference design and of zoo on Table
-4's setting (:mod:`zoo.search_rate`).
+4's setting (:mod:`zoo.search_rate`); ``zoo speed --sgd`` times SGD steps of a
+LeNet-0.5 population, the reference design against zoo, on Tables 2 and 3's
+setting (:mod:`zoo.sgd_rate`).
 
 Both engines search the same parameter stream of guesses (LeNet on two-class
 MNIST or CIFAR-10, or the toys' MLP on the kink points) with the same
@@ -35,6 +37,7 @@ from zoo.models.lenet import LeNet
 from zoo.models.mlp import MLP
 from zoo.registry import default_registry
 from zoo.search_rate import BUDGETS, SEARCHES, side_by_side
+from zoo import sgd_rate
 from zoo.tasks.cifar10 import CIFAR10
 from zoo.tasks.mnist import MNIST
 from zoo.tasks.toys import Toy2D, sample_kink
@@ -50,7 +53,7 @@ def register(sub) -> None:
     p.add_argument("--n", type=int, nargs="+", help="training-set sizes (default: 2 16; with --search 100 1000)")
     p.add_argument("--task", choices=("mnist", "cifar10", "kink"), nargs="+",
                    help="data: two-class MNIST or CIFAR-10 (3x32x32), or the toys' 2-D kink points (default: mnist; "
-                        "with --search ten-class mnist cifar10)")
+                        "with --search ten-class mnist cifar10; with --sgd two-class mnist cifar10)")
     p.add_argument("--model", choices=("lenet", "mlp"), default="lenet",
                    help="Guess & Check model: LeNet of --width or the toys' MLP of --hidden units (default lenet; kink "
                         "takes the MLP)")
@@ -75,6 +78,12 @@ def register(sub) -> None:
                         "candidates all on all n samples in one batched pass) against zoo, same moves, Table 4's setting")
     p.add_argument("--optimizer", choices=tuple(SEARCHES), nargs="+", default=list(SEARCHES),
                    help="with --search: which searches (default both)")
+    p.add_argument("--sgd", action="store_true",
+                   help="instead: SGD steps/s and epochs/s of a LeNet-0.5 population (Tables 2 and 3: batch min(n/2, 2), "
+                        "bin steering), the reference design (grouped layers, autograd) against zoo with autograd and "
+                        "zoo's default, the same steps of the same round")
+    p.add_argument("--models", type=int, default=256,
+                   help="with --sgd: models in the population (default 256; the reference trains 3000 // batch)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(handler=main)
 
@@ -119,6 +128,10 @@ def main(args) -> int:
     args.task = args.task or (["mnist", "cifar10"] if args.search else ["mnist"])
     if args.search and "kink" in args.task:
         raise ZooError("zoo speed --search measures Table 4's LeNet-1 on mnist or cifar10; --task kink is for Guess & Check")
+    if args.sgd and "kink" in args.task:
+        raise ZooError("zoo speed --sgd measures Tables 2 and 3's LeNet-0.5 on mnist or cifar10; --task kink is for Guess & Check")
+    if args.models < 1:
+        raise ZooError(f"--models must be at least 1, got {args.models}")
     if min(args.n) < 2 or args.seconds <= 0 or args.rounds < 1 or not args.bin[0] < args.bin[1]:
         raise ZooError("zoo speed needs every --n >= 2 (two classes), --seconds > 0, --rounds >= 1 and --bin LO < HI")
     if args.data_root:
@@ -131,6 +144,8 @@ def main(args) -> int:
         return across_workers(args)
     if args.search:
         return search_speed(args)
+    if args.sgd:
+        return sgd_speed(args)
     results = [measure(task, n, args) for task in args.task for n in args.n]
     if args.format == "json":
         print(json.dumps({"bin": list(args.bin), "device": args.device, "threads": torch.get_num_threads(),
@@ -201,6 +216,46 @@ def search_speed(args) -> int:
             rates = " ".join(f"{v:,.2f}" for v in r["per_second"][name])
             console.print(f"  {r['optimizer']:14} {r['task']:7} n={r['n']:<4} {name:9} {r['rounds'][name]:5} rounds  {rates:30} "
                           f"steps {r['steps'][name]}  {r['cpu_ms_per_round'][name]:8.1f} CPU ms/round")
+    return 0
+
+
+SGD_COLUMNS = (("reference", "reference design"), ("autograd", "zoo, autograd"), ("fast", "zoo"))
+
+
+def sgd_speed(args) -> int:
+    """SGD epochs/s of each engine on each task and n, side by side, and zoo's ratios to the reference design."""
+    results = []
+    for task in args.task:
+        for n in args.n:
+            problem = (MNIST() if task == "mnist" else CIFAR10()).sample(n, args.seed)
+            model = LeNet(problem.input_shape, 2, width=0.5)
+            lr, loss_bin = sgd_rate.SETTINGS[task]
+            measured = sgd_rate.side_by_side(model, problem, args.models, lr, loss_bin, args.seconds, args.rounds,
+                                             args.seed, args.device)
+            results.append({"task": task, "lr": lr, "bin": list(loss_bin), **measured})
+    if args.format == "json":
+        print(json.dumps({"device": args.device, "threads": torch.get_num_threads(), "peak_gpu_bytes": peak_gpu_bytes(args),
+                          "results": results}, indent=2))
+        return 0
+    table = Table(title=f"SGD epochs/s: two-class tasks, LeNet-0.5, {args.models} models, U[-1,1], batch min(n/2, 2), "
+                        f"the lowest bin's steering, {args.device}, {torch.get_num_threads()} threads", title_justify="left")
+    for column in ("task", "n", "steps/epoch", *(label for _, label in SGD_COLUMNS), "zoo / reference", "(autograd)"):
+        table.add_column(column, justify="right")
+    for r in results:
+        table.add_row(r["task"], str(r["n"]), str(r["steps_per_epoch"]),
+                      *(f"{r['epochs_per_second'][name]:,.3f}" for name, _ in SGD_COLUMNS),
+                      f"{r['ratio']['fast']:.1f}x", f"{r['ratio']['autograd']:.1f}x")
+    console = stdout_console()
+    console.print(table)
+    print_peak(console, args)
+    console.print(f"every engine trains the same round from the same models for the same steps (the slowest engine's "
+                  f"about {args.seconds:g} s); best of {args.rounds} alternating measurements; every measurement in "
+                  "steps/s, and the least CPU time per step:")
+    for r in results:
+        for name, label in SGD_COLUMNS:
+            rates = " ".join(f"{v:,.2f}" for v in r["per_second"][name])
+            console.print(f"  {r['task']:7} n={r['n']:<3} {label:16} {r['steps']:4} steps  {rates:30} "
+                          f"{r['cpu_ms_per_step'][name]:9.1f} CPU ms/step", markup=False)
     return 0
 
 

@@ -49,7 +49,7 @@ class GroupedLeNet:
         return F.conv2d(h, f3, g3, groups=m).view(n, m, -1).transpose(0, 1)
 
     def norm_scale(self) -> torch.Tensor:
-        scale = torch.ones(self.m)
+        scale = torch.ones(self.m, device=self.params[0].device)
         for w in self.params[0::2]:
             scale = scale * (w.detach().reshape(self.m, -1).norm(dim=1) / 3.0)
         return scale
@@ -72,11 +72,11 @@ def train_reference(sgd, model: LeNet, theta: torch.Tensor, x: torch.Tensor, y: 
     optimizer = ALGORITHMS[sgd.algorithm](net.params, sgd.lr, sgd.momentum, sgd.weight_decay)
     n, m = len(y), theta.shape[0]
     batch = sgd.batch_size(n)
-    frozen = torch.zeros(m, dtype=torch.bool)
+    frozen = torch.zeros(m, dtype=torch.bool, device=theta.device)
     snapshot = [r.clone() for r in net.rows()]
     steps = 0
     for _ in range(sgd.epochs):
-        order = torch.randperm(n, generator=gen, device=gen.device)
+        order = torch.randperm(n, generator=gen, device=gen.device).to(x.device)
         for start in range(0, n, batch):
             idx = order[start : start + batch]
             logits = net.forward(x[idx])

@@ -35,55 +35,91 @@ typedef struct {
     float u1[F1], u2[F2], logits[NC];
 } Activations;
 
-/* 5x5 valid convolution of cin channels of side x side into cout channels, bias included. */
-static void conv(const float *restrict in, int cin, int side, const float *restrict w, const float *restrict b,
-                 int cout, float *restrict z) {
-    int zs = side - 4;
-    for (int c = 0; c < cout; c++) {
-        float *restrict out = z + c * zs * zs;
-        for (int i = 0; i < zs * zs; i++) out[i] = b[c];
-        for (int ci = 0; ci < cin; ci++)
-            for (int ky = 0; ky < 5; ky++)
-                for (int kx = 0; kx < 5; kx++) {
-                    float wv = w[((c * cin + ci) * 5 + ky) * 5 + kx];
-                    const float *restrict row = in + (ci * side + ky) * side + kx;
-                    for (int y = 0; y < zs; y++)
-                        for (int x = 0; x < zs; x++) out[y * zs + x] += wv * row[y * side + x];
-                }
-    }
+typedef float v8 __attribute__((vector_size(32)));  /* eight floats, in a register (GCC and Clang) */
+
+/* 5x5 valid convolution of CIN channels of SIDE x SIDE into COUT channels, bias included: eight outputs of a
+   row of every channel at a time, their accumulators in registers, each input read once for all channels
+   (the last eight of a row may overlap the ones before; a row of fewer than eight is done one by one). */
+#define CONV(NAME, CIN, SIDE, COUT)                                                                          \
+static void NAME(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict z) { \
+    enum { zs = SIDE - 4 };                                                                                  \
+    for (int y = 0; y < zs; y++) {                                                                           \
+        if (zs < 8) {                                                                                        \
+            for (int c = 0; c < COUT; c++)                                                                   \
+                for (int x = 0; x < zs; x++) {                                                               \
+                    float v = b[c];                                                                          \
+                    for (int ci = 0; ci < CIN; ci++)                                                         \
+                        for (int ky = 0; ky < 5; ky++)                                                       \
+                            for (int kx = 0; kx < 5; kx++)                                                   \
+                                v += w[((c * CIN + ci) * 5 + ky) * 5 + kx] * in[(ci * SIDE + y + ky) * SIDE + x + kx]; \
+                    z[(c * zs + y) * zs + x] = v;                                                            \
+                }                                                                                            \
+            continue;                                                                                        \
+        }                                                                                                    \
+        for (int block = 0; block < zs; block += 8) {                                                        \
+            int x0 = block + 8 <= zs ? block : zs - 8;                                                       \
+            v8 acc[COUT];                                                                                    \
+            for (int c = 0; c < COUT; c++) acc[c] = (v8){0} + b[c];                                          \
+            for (int ci = 0; ci < CIN; ci++)                                                                 \
+                for (int ky = 0; ky < 5; ky++)                                                               \
+                    for (int kx = 0; kx < 5; kx++) {                                                         \
+                        v8 row;                                                                              \
+                        memcpy(&row, in + (ci * SIDE + y + ky) * SIDE + x0 + kx, sizeof row);                \
+                        for (int c = 0; c < COUT; c++) acc[c] += w[((c * CIN + ci) * 5 + ky) * 5 + kx] * row; \
+                    }                                                                                        \
+            for (int c = 0; c < COUT; c++) memcpy(z + (c * zs + y) * zs + x0, &acc[c], sizeof acc[c]);       \
+        }                                                                                                    \
+    }                                                                                                        \
 }
+CONV(conv1, CH, N, C1)
+CONV(conv2, C1, H1, C2)
 
 /* 2x2 max-pooling, then ReLU (the same as ReLU then pooling: both are monotone); the first of equal maxima
    in row-major order is the argmax, as in torch's max_pool2d. */
 static void pool_relu(const float *restrict z, int channels, int zs, float *restrict a, int8_t *restrict arg) {
     int h = zs / 2;
     for (int c = 0; c < channels; c++)
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < h; x++) {
-                const float *w = z + (c * zs + 2 * y) * zs + 2 * x;
-                float best = w[0], v[3] = {w[1], w[zs], w[zs + 1]};
-                int8_t which = 0;
-                for (int k = 0; k < 3; k++)
-                    if (v[k] > best) { best = v[k]; which = (int8_t)(k + 1); }
+        for (int y = 0; y < h; y++) {
+            const float *top = z + (c * zs + 2 * y) * zs, *bottom = top + zs;
+            for (int x = 0; x < h; x++) {  /* without branches: the first maximum of each pair, then of the two */
+                float p = top[2 * x], q = top[2 * x + 1], r = bottom[2 * x], t = bottom[2 * x + 1];
+                int su = q > p, sl = t > r;
+                float upper = su ? q : p, lower = sl ? t : r;
+                int low = lower > upper;
+                float best = low ? lower : upper;
                 a[(c * h + y) * h + x] = best > 0.0f ? best : 0.0f;
-                arg[(c * h + y) * h + x] = which;
+                arg[(c * h + y) * h + x] = (int8_t)(low * (2 + sl) + (1 - low) * su);
             }
+        }
+}
+
+#define LANES 16
+
+/* A dot product in LANES partial sums, so that the compiler can vectorize it. */
+static inline float dot(const float *restrict a, const float *restrict b, int n) {
+    float acc[LANES] = {0};
+    int i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++) acc[j] += a[i + j] * b[i + j];
+    float s = 0.0f;
+    for (; i < n; i++) s += a[i] * b[i];
+    for (int j = 0; j < LANES; j++) s += acc[j];
+    return s;
 }
 
 static void dense_relu(const float *restrict w, const float *restrict b, const float *restrict in, int n_in, int n_out,
                        float *restrict out, int relu) {
     for (int u = 0; u < n_out; u++) {
-        float v = b[u];
-        for (int k = 0; k < n_in; k++) v += w[u * n_in + k] * in[k];
+        float v = b[u] + dot(w + u * n_in, in, n_in);
         out[u] = relu && v < 0.0f ? 0.0f : v;
     }
 }
 
 static void forward(const float *restrict p, const float *restrict image, Activations *restrict s) {
     float z1[C1 * Z1 * Z1], z2[C2 * Z2 * Z2];
-    conv(image, CH, N, p + W1, p + B1, C1, z1);
+    conv1(image, p + W1, p + B1, z1);
     pool_relu(z1, C1, Z1, s->a1, s->arg1);
-    conv(s->a1, C1, H1, p + W2, p + B2, C2, z2);
+    conv2(s->a1, p + W2, p + B2, z2);
     pool_relu(z2, C2, Z2, s->a2, s->arg2);
     dense_relu(p + WF1, p + BF1, s->a2, FLAT, F1, s->u1, 1);
     dense_relu(p + WF2, p + BF2, s->u1, F1, F2, s->u2, 1);
