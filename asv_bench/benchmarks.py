@@ -1,4 +1,4 @@
-"""Guess & Check throughput, the SGD population step, pattern-search rounds and a cell under load, across commits.
+"""Guess & Check throughput, the SGD population step and steps/s, pattern-search rounds and a cell under load, across commits.
 
 MNIST comes from the data root (``ZOO_DATA_ROOT``) when it holds MNIST, else
 from the subset embedded in the package, so the benchmarks run offline.
@@ -15,6 +15,7 @@ from zoo.optimizers.gradient import GradientBaseline, Progress, Round
 from zoo.optimizers.pattern_search import PatternSearch
 from zoo.registry import default_registry
 from zoo.search_rate import SearchRate
+from zoo.sgd_rate import SETTINGS, SGDRate
 from zoo.tasks.mnist import MNIST
 from zoo.tasks.toys import Toy2D, sample_kink
 
@@ -76,6 +77,27 @@ class SGDPopulationStep:
     def time_population_step(self):
         run = Progress(counters={"steps": 0, "forward_evals": 0.0}, round=Round(self.theta))  # a fresh round each time
         self.sgd.train(run, self.problem, self.model, self.ctx, self.gen)
+
+
+class SGDPopulationRate:
+    """SGD steps/s of 64 LeNet-0.5 models on 16 two-class MNIST samples (Table 2: batch 2, the lowest bin's steering):
+    the reference design, zoo with autograd and zoo's default, on the same steps of the same round."""
+
+    params = (["reference", "autograd", "fast"],)
+    param_names = ["engine"]
+    timeout = 300
+
+    def setup(self, engine):
+        problem = MNIST().sample(16, 0)
+        lr, loss_bin = SETTINGS["mnist"]
+        self.rate = SGDRate(engine, LeNet(problem.input_shape, 2, width=0.5), problem, 64, lr, loss_bin)
+        self.rate.run(1)  # oneDNN and the C compiler prepare their kernels for these shapes
+        self.steps = max(2, int(SECONDS * self.rate.run(2).per_second))
+
+    def track_steps_per_second(self, engine):
+        return self.rate.run(self.steps).per_second
+
+    track_steps_per_second.unit = "steps/s"
 
 
 class PatternSearchSteps:

@@ -16,7 +16,7 @@ sys.path.insert(0, str(REPO))
 
 from asv_bench import benchmarks  # noqa: E402
 
-SUITES = [benchmarks.GuessCheckLeNet, benchmarks.GuessCheckKink, benchmarks.SGDPopulationStep,
+SUITES = [benchmarks.GuessCheckLeNet, benchmarks.GuessCheckKink, benchmarks.SGDPopulationStep, benchmarks.SGDPopulationRate,
           benchmarks.PatternSearchSteps, benchmarks.PatternSearchRounds, benchmarks.UnderLoad]
 
 

@@ -45,3 +45,23 @@ def test_search_speed_times_the_reference_design_and_zoo_on_the_same_search(shar
 def test_search_speed_rejects_the_toy_task():
     done = run_zoo("speed", "--search", "--task", "kink")
     assert done.returncode == 2 and "--task kink" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_sgd_speed_times_the_reference_design_and_zoo_on_the_same_steps(shared_data):
+    done = run_zoo("speed", "--sgd", "--task", "mnist", "cifar10", "--n", "4", "--models", "8", "--seconds", "0.05",
+                   "--rounds", "1", "--format", "json", "--data-root", shared_data)
+    assert done.returncode == 0, done.stderr
+    mnist, cifar = json.loads(done.stdout)["results"]
+    assert (mnist["task"], mnist["lr"], mnist["bin"], cifar["task"], cifar["lr"]) == ("mnist", 1e-3, [0.30, 0.35], "cifar10", 1e-4)
+    for result in (mnist, cifar):
+        assert (result["n"], result["models"], result["batch"], result["steps_per_epoch"]) == (4, 8, 2, 2)
+        assert set(result["best"]) == {"reference", "autograd", "fast"} and all(v > 0 for v in result["best"].values())
+        assert result["ratio"]["fast"] == result["best"]["fast"] / result["best"]["reference"]
+        assert result["epochs_per_second"]["fast"] == result["best"]["fast"] / 2
+
+
+def test_sgd_speed_rejects_the_toy_task_and_an_empty_population():
+    done = run_zoo("speed", "--sgd", "--task", "kink")
+    assert done.returncode == 2 and "--task kink" in done.stderr and "Traceback" not in done.stderr
+    done = run_zoo("speed", "--sgd", "--models", "0")
+    assert done.returncode == 2 and "--models" in done.stderr and "Traceback" not in done.stderr

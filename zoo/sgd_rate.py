@@ -19,8 +19,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import torch
-
 from zoo.optimizer import Context
 from zoo.optimizers.gradient import GradientBaseline, Progress, Round
 from zoo.optimizers.gradient_reference import train_reference
@@ -40,10 +38,12 @@ class StepRate:
 class SGDRate:
     """One engine on one problem: ``run(steps)`` times that many SGD steps of a round from the seed's initial models."""
 
-    def __init__(self, engine: str, model, problem, models: int, lr: float, loss_bin, seed: int = 0, device="cpu"):
+    def __init__(self, engine: str, model, problem, models: int, lr: float, loss_bin, seed: int = 0, device="cpu",
+                 synchronize=None):
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
         self.engine, self.model, self.models, self.loss_bin, self.seed, self.device = engine, model, models, loss_bin, seed, device
+        self.synchronize = synchronize or (lambda: None)  # torch.cuda.synchronize on a GPU: its work runs asynchronously
         self.problem = problem.to(device)
         self.sgd = GradientBaseline(lr=lr, epochs=10**6, population=models, engine="autograd" if engine == "reference" else engine)
         n = len(self.problem.y_train)
@@ -55,7 +55,7 @@ class SGDRate:
         gen = ctx.generator("init")
         theta = self.model.init_uniform(self.models, 1.0, gen, device=self.device)
         n, x, y = len(self.problem.y_train), self.problem.x_train, self.problem.y_train
-        _synchronize(self.device)
+        self.synchronize()
         began, cpu = time.perf_counter(), time.process_time()
         if self.engine == "reference":
             _, frozen, done = train_reference(self.sgd, self.model, theta, x, y, gen, self.loss_bin, max_steps=steps)
@@ -66,20 +66,15 @@ class SGDRate:
             run = Progress(counters={"steps": 0, "forward_evals": 0.0}, round=Round(theta))
             self.sgd.train(run, self.problem, self.model, ctx, gen)
             done, frozen = int(run.counters["steps"]), -1
-        _synchronize(self.device)
+        self.synchronize()
         wall = time.perf_counter() - began
         return StepRate(done / wall, (time.process_time() - cpu) / done * 1e3, frozen)
 
 
-def _synchronize(device) -> None:
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
-
-
 def side_by_side(model, problem, models: int, lr: float, loss_bin, seconds: float, repeats: int, seed: int = 0,
-                 device="cpu", engines=ENGINES) -> dict:
+                 device="cpu", engines=ENGINES, synchronize=None) -> dict:
     """Every engine, alternating ``repeats`` times, each on the same steps of the same round; the best of each counts."""
-    rates = {name: SGDRate(name, model, problem, models, lr, loss_bin, seed, device) for name in engines}
+    rates = {name: SGDRate(name, model, problem, models, lr, loss_bin, seed, device, synchronize) for name in engines}
     first = next(iter(rates.values()))
     for rate in rates.values():
         rate.run(1)  # oneDNN and the C compiler prepare their kernels for these shapes

@@ -99,9 +99,29 @@ def setting(task: str, n: int, args):
     return problem, LeNet(problem.input_shape, problem.num_classes, width=args.width)
 
 
+def tensor_device(name: str) -> torch.device:
+    """The one place where ``--device`` becomes the device the engines' tensors live on."""
+    return torch.device(name)
+
+
+def with_peak(args, measure):
+    """``measure()`` and, with ``--device cuda``, the most GPU memory torch held during it (else None)."""
+    if args.device != "cuda":
+        return measure(), None
+    torch.cuda.reset_peak_memory_stats()
+    result = measure()
+    return result, torch.cuda.max_memory_allocated()
+
+
+def synchronizer(args):
+    """What waits for the device's queued work before a clock is read: CUDA runs asynchronously."""
+    return torch.cuda.synchronize if args.device == "cuda" else None
+
+
 def measure(task: str, n: int, args) -> dict:
     problem, model = setting(task, n, args)
-    engines = {name: Throughput(engine, model, problem, tuple(args.bin), args.seed, args.device, generator)
+    device = tensor_device(args.device)
+    engines = {name: Throughput(engine, model, problem, tuple(args.bin), args.seed, device, generator)
                for name, engine, generator in SETUPS}
     guesses = {name: max(1, int(engine.warm_up() * args.seconds)) for name, engine in engines.items()}
     rounds = {name: [] for name in engines}
@@ -146,7 +166,11 @@ def main(args) -> int:
         return search_speed(args)
     if args.sgd:
         return sgd_speed(args)
-    results = [measure(task, n, args) for task in args.task for n in args.n]
+    results = []
+    for task in args.task:
+        for n in args.n:
+            result, peak = with_peak(args, lambda: measure(task, n, args))
+            results.append({**result, "peak_gpu_bytes": peak})
     if args.format == "json":
         print(json.dumps({"bin": list(args.bin), "device": args.device, "threads": torch.get_num_threads(),
                           "compiled_kernels": native.philox_fill() is not None, "peak_gpu_bytes": peak_gpu_bytes(args),
@@ -155,11 +179,11 @@ def main(args) -> int:
     table = Table(title=f"Guess & Check guesses/s: two-class tasks, U[-1,1], bin ({args.bin[0]}, {args.bin[1]}], "
                         f"{args.device}, {torch.get_num_threads()} threads", title_justify="left")
     names = [name for name, _, _ in SETUPS]
-    for column in ["task", "model", "n", *names, "fast / reference", "(torch RNG)"]:
+    for column in ["task", "model", "n", *names, "fast / reference", "(torch RNG)", *peak_column(args)]:
         table.add_column(column, justify="right")
     for r in results:
         table.add_row(r["task"], r["model"], str(r["n"]), *(f"{r['best'][name]:,.0f}" for name in names),
-                      f"{r['ratio']:.1f}x", f"{r['ratio_torch_rng']:.1f}x")
+                      f"{r['ratio']:.1f}x", f"{r['ratio_torch_rng']:.1f}x", *peak_cell(args, r))
     console = stdout_console()
     console.print(table)
     print_peak(console, args)
@@ -178,6 +202,14 @@ def peak_gpu_bytes(args) -> int | None:
     return torch.cuda.max_memory_allocated() if args.device == "cuda" else None
 
 
+def peak_column(args) -> list[str]:
+    return ["peak GPU MiB"] if args.device == "cuda" else []
+
+
+def peak_cell(args, result) -> list[str]:
+    return [f"{result['peak_gpu_bytes'] / 2**20:,.0f}"] if args.device == "cuda" else []
+
+
 def print_peak(console, args) -> None:
     if args.device == "cuda":
         console.print(f"peak GPU memory: {peak_gpu_bytes(args) / 2**20:,.0f} MiB", markup=False)
@@ -191,20 +223,21 @@ def search_speed(args) -> int:
             for n in args.n:
                 problem = (MNIST("all") if task == "mnist" else CIFAR10("all")).sample(n, args.seed)
                 model = LeNet(problem.input_shape, 10, width=1.0)
-                measured = side_by_side(optimizer, model, problem, BUDGETS[optimizer, task], args.seconds, args.rounds,
-                                        args.seed, args.device)
-                results.append({"task": task, **measured})
+                measured, peak = with_peak(args, lambda: side_by_side(
+                    optimizer, model, problem, BUDGETS[optimizer, task], args.seconds, args.rounds, args.seed,
+                    tensor_device(args.device)))
+                results.append({"task": task, **measured, "peak_gpu_bytes": peak})
     if args.format == "json":
         print(json.dumps({"device": args.device, "threads": torch.get_num_threads(), "peak_gpu_bytes": peak_gpu_bytes(args),
                           "results": results}, indent=2))
         return 0
     table = Table(title=f"Local search rounds/s: ten-class tasks, LeNet-1, U[-1,1], the reference's candidates per "
                         f"round, {args.device}, {torch.get_num_threads()} threads", title_justify="left")
-    for column in ("search", "task", "n", "candidates", "reference design", "zoo", "zoo / reference"):
+    for column in ("search", "task", "n", "candidates", "reference design", "zoo", "zoo / reference", *peak_column(args)):
         table.add_column(column, justify="right")
     for r in results:
         table.add_row(r["optimizer"], r["task"], str(r["n"]), str(r["candidates"]), f"{r['best']['reference']:,.2f}",
-                      f"{r['best']['fast']:,.1f}", f"{r['ratio']:.1f}x")
+                      f"{r['best']['fast']:,.1f}", f"{r['ratio']:.1f}x", *peak_cell(args, r))
     console = stdout_console()
     console.print(table)
     print_peak(console, args)
@@ -230,21 +263,23 @@ def sgd_speed(args) -> int:
             problem = (MNIST() if task == "mnist" else CIFAR10()).sample(n, args.seed)
             model = LeNet(problem.input_shape, 2, width=0.5)
             lr, loss_bin = sgd_rate.SETTINGS[task]
-            measured = sgd_rate.side_by_side(model, problem, args.models, lr, loss_bin, args.seconds, args.rounds,
-                                             args.seed, args.device)
-            results.append({"task": task, "lr": lr, "bin": list(loss_bin), **measured})
+            measured, peak = with_peak(args, lambda: sgd_rate.side_by_side(
+                model, problem, args.models, lr, loss_bin, args.seconds, args.rounds, args.seed,
+                tensor_device(args.device), synchronize=synchronizer(args)))
+            results.append({"task": task, "lr": lr, "bin": list(loss_bin), **measured, "peak_gpu_bytes": peak})
     if args.format == "json":
         print(json.dumps({"device": args.device, "threads": torch.get_num_threads(), "peak_gpu_bytes": peak_gpu_bytes(args),
                           "results": results}, indent=2))
         return 0
     table = Table(title=f"SGD epochs/s: two-class tasks, LeNet-0.5, {args.models} models, U[-1,1], batch min(n/2, 2), "
                         f"the lowest bin's steering, {args.device}, {torch.get_num_threads()} threads", title_justify="left")
-    for column in ("task", "n", "steps/epoch", *(label for _, label in SGD_COLUMNS), "zoo / reference", "(autograd)"):
+    for column in ("task", "n", "steps/epoch", *(label for _, label in SGD_COLUMNS), "zoo / reference", "(autograd)",
+                   *peak_column(args)):
         table.add_column(column, justify="right")
     for r in results:
         table.add_row(r["task"], str(r["n"]), str(r["steps_per_epoch"]),
                       *(f"{r['epochs_per_second'][name]:,.3f}" for name, _ in SGD_COLUMNS),
-                      f"{r['ratio']['fast']:.1f}x", f"{r['ratio']['autograd']:.1f}x")
+                      f"{r['ratio']['fast']:.1f}x", f"{r['ratio']['autograd']:.1f}x", *peak_cell(args, r))
     console = stdout_console()
     console.print(table)
     print_peak(console, args)
@@ -255,7 +290,7 @@ def sgd_speed(args) -> int:
         for name, label in SGD_COLUMNS:
             rates = " ".join(f"{v:,.2f}" for v in r["per_second"][name])
             console.print(f"  {r['task']:7} n={r['n']:<3} {label:16} {r['steps']:4} steps  {rates:30} "
-                          f"{r['cpu_ms_per_step'][name]:9.1f} CPU ms/step", markup=False)
+                          f"{r['cpu_ms_per_step'][name]:9.1f} CPU ms/step", markup=False, soft_wrap=True)
     return 0
 
 
