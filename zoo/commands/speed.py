@@ -145,7 +145,7 @@ def main(args) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         raise ZooError("--device cuda: no CUDA device is available here; use --device cpu")
     args.n = args.n or ([100, 1000] if args.search else [2, 16])
-    args.task = args.task or (["mnist", "cifar10"] if args.search else ["mnist"])
+    args.task = args.task or (["mnist", "cifar10"] if args.search or args.sgd else ["mnist"])
     if args.search and "kink" in args.task:
         raise ZooError("zoo speed --search measures Table 4's LeNet-1 on mnist or cifar10; --task kink is for Guess & Check")
     if args.sgd and "kink" in args.task:

@@ -265,7 +265,7 @@ class GradientBaseline:
         newly = torch.zeros_like(frozen)
         if len(rows):
             logits = kernel.logits(theta, rows, x)
-            acc, loss = accuracy(logits, y), normalized_loss(logits, model.norm_scale(theta.detach()[rows]), y)
+            acc, loss = accuracy(logits, y), normalized_loss(logits, model.norm_scale(theta.detach())[rows], y)
             done = acc >= 1
             if ctx.loss_bin is not None:
                 done &= loss <= ctx.loss_bin[1]

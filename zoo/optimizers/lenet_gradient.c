@@ -36,10 +36,11 @@ typedef struct {
 } Activations;
 
 typedef float v8 __attribute__((vector_size(32)));  /* eight floats, in a register (GCC and Clang) */
+#define START(k, zs) (8 * (k) + 8 <= (zs) ? 8 * (k) : (zs) - 8)  /* the k-th eight outputs of a row */
 
-/* 5x5 valid convolution of CIN channels of SIDE x SIDE into COUT channels, bias included: eight outputs of a
-   row of every channel at a time, their accumulators in registers, each input read once for all channels
-   (the last eight of a row may overlap the ones before; a row of fewer than eight is done one by one). */
+/* 5x5 valid convolution of CIN channels of SIDE x SIDE into COUT channels, bias included: a whole output row
+   of every channel at a time, eight outputs to a register, each input read once for all channels (the last
+   eight of a row may overlap the ones before; a row of fewer than eight is done one by one). */
 #define CONV(NAME, CIN, SIDE, COUT)                                                                          \
 static void NAME(const float *restrict in, const float *restrict w, const float *restrict b, float *restrict z) { \
     enum { zs = SIDE - 4 };                                                                                  \
@@ -56,19 +57,23 @@ static void NAME(const float *restrict in, const float *restrict w, const float 
                 }                                                                                            \
             continue;                                                                                        \
         }                                                                                                    \
-        for (int block = 0; block < zs; block += 8) {                                                        \
-            int x0 = block + 8 <= zs ? block : zs - 8;                                                       \
-            v8 acc[COUT];                                                                                    \
-            for (int c = 0; c < COUT; c++) acc[c] = (v8){0} + b[c];                                          \
-            for (int ci = 0; ci < CIN; ci++)                                                                 \
-                for (int ky = 0; ky < 5; ky++)                                                               \
-                    for (int kx = 0; kx < 5; kx++) {                                                         \
-                        v8 row;                                                                              \
-                        memcpy(&row, in + (ci * SIDE + y + ky) * SIDE + x0 + kx, sizeof row);                \
-                        for (int c = 0; c < COUT; c++) acc[c] += w[((c * CIN + ci) * 5 + ky) * 5 + kx] * row; \
+        enum { blocks = (zs + 7) / 8 };                                                                      \
+        v8 acc[blocks][COUT];                                                                                \
+        for (int k = 0; k < blocks; k++)                                                                     \
+            for (int c = 0; c < COUT; c++) acc[k][c] = (v8){0} + b[c];                                       \
+        for (int ci = 0; ci < CIN; ci++)                                                                     \
+            for (int ky = 0; ky < 5; ky++)                                                                   \
+                for (int kx = 0; kx < 5; kx++) {                                                             \
+                    v8 row[blocks];                                                                          \
+                    for (int k = 0; k < blocks; k++)                                                         \
+                        memcpy(&row[k], in + (ci * SIDE + y + ky) * SIDE + START(k, zs) + kx, sizeof row[k]); \
+                    for (int c = 0; c < COUT; c++) {                                                         \
+                        float wv = w[((c * CIN + ci) * 5 + ky) * 5 + kx];                                    \
+                        for (int k = 0; k < blocks; k++) acc[k][c] += wv * row[k];                           \
                     }                                                                                        \
-            for (int c = 0; c < COUT; c++) memcpy(z + (c * zs + y) * zs + x0, &acc[c], sizeof acc[c]);       \
-        }                                                                                                    \
+                }                                                                                            \
+        for (int k = 0; k < blocks; k++)                                                                     \
+            for (int c = 0; c < COUT; c++) memcpy(z + (c * zs + y) * zs + START(k, zs), &acc[k][c], sizeof acc[k][c]); \
     }                                                                                                        \
 }
 CONV(conv1, CH, N, C1)
