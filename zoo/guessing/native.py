@@ -17,6 +17,9 @@ threads run them in parallel):
   pattern search's moves of one fc1 parameter of LeNet, from the point's
   activations (:mod:`zoo.models.lenet_moves`).
 
+:func:`build` also compiles kernels kept beside other modules (its ``folder``):
+``zoo/optimizers/lenet_gradient.c``, the LeNet gradient of SGD populations.
+
 A library is cached under ``zoo.data.cache_dir()``, keyed by its sources, its
 compile-time constants and the CPU it was built for (``-march=native``).
 Without a working compiler the callers fall back to torch operations, which

@@ -19,6 +19,12 @@ Tables 2 and 3, 64 in Table 4; ``batch = 0`` with ``batch_cap``) and
 ``population_budget // batch`` models (1,000 in Table 4), retried until one
 fits.
 
+The step's gradient and the steering check come from a compiled kernel for
+LeNet on the CPU (``engine = "fast"``, the default;
+:mod:`zoo.optimizers.lenet_gradient`), which skips frozen models, or from
+autograd (``engine = "autograd"``, and wherever the kernel does not apply):
+the same steps up to float32 rounding (docs/speed.md, *SGD populations*).
+
 Checkpoints (:meth:`zoo.optimizer.Context.checkpoint`) are taken after an
 epoch: the round's parameters, frozen models, the ``torch.optim`` state and
 the generator's state, with the models found in earlier rounds, so a resumed
