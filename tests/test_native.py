@@ -23,6 +23,8 @@ def test_kernels_compile_without_warnings(tmp_path, input_shape, classes, width)
     assert native.lenet_judge(model) is not None  # this machine has a C compiler
     done = native.compile_library(("lenet.c", "philox.c"), native.lenet_shape(model), tmp_path / "kernel.so")
     assert done.stderr == "" and "-Wall" in done.args and "-Wextra" in done.args, done.stderr
+    done = native.compile_library(("../optimizers/lenet_gradient.c",), native.lenet_shape(model), tmp_path / "gradient.so")
+    assert done.stderr == "" and "-Wall" in done.args and "-Wextra" in done.args, done.stderr
 
 
 def test_the_pattern_search_kernel_compiles_without_warnings(tmp_path):
@@ -38,8 +40,11 @@ def test_an_installed_copy_finds_its_c_sources(tmp_path):
                    cwd=REPO, check=True, capture_output=True, timeout=300)
     assert {"philox.c", "philox.h", "lenet.c"} <= {p.name for p in (lib / "zoo" / "guessing").iterdir()}
     assert (lib / "zoo" / "models" / "lenet_moves.c").exists()
-    probe = ("from zoo.guessing import native; print(native.__file__); "
-             "print(native.philox_fill() is not None and native.lenet_fc1_moves() is not None)")
+    assert (lib / "zoo" / "optimizers" / "lenet_gradient.c").exists()
+    probe = ("from zoo.guessing import native; from zoo.models.lenet import LeNet; "
+             "from zoo.optimizers.lenet_gradient import kernels; print(native.__file__); "
+             "print(native.philox_fill() is not None and native.lenet_fc1_moves() is not None "
+             "and kernels(LeNet((1, 28, 28), 2, 0.5)) is not None)")
     done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(lib), "ZOO_CACHE": str(tmp_path / "cache")})
     where, compiled = done.stdout.split()

@@ -57,6 +57,23 @@ def test_the_kernel_gives_autograds_gradient_and_logits_for_the_chosen_rows_only
     assert torch.allclose(kernel.logits(theta, rows, x), logits.detach()[rows], rtol=1e-5, atol=1e-4 * float(logits.detach().abs().max()))
 
 
+def test_the_kernel_handles_rows_shorter_than_a_register(mnist_root):
+    """A 16x16 LeNet: its second convolution's rows are 2 outputs long (MNIST's central 16x16 pixels)."""
+    problem = problem_of("mnist", 3)
+    x, y = problem.x_train[:, :, 6:22, 6:22].contiguous(), problem.y_train
+    model = LeNet((1, 16, 16), 2, width=0.5)
+    kernel = LeNetGradients(model, threads=1)
+    theta = model.init_uniform(4, 1.0, torch.Generator().manual_seed(5))
+    grad = torch.zeros_like(theta)
+    kernel.gradient(theta, grad, torch.arange(4), x, y)
+    leaf = theta.clone().requires_grad_(True)
+    logits = model.forward(leaf, x)
+    (F.cross_entropy(logits.reshape(-1, 2), y.repeat(4), reduction="sum") / 3).backward()
+    assert close_rows(grad, leaf.grad, 1e-3)
+    assert torch.allclose(kernel.logits(theta, torch.arange(4), x), logits.detach(), rtol=1e-5,
+                          atol=1e-4 * float(logits.detach().abs().max()))
+
+
 def test_the_grouped_layers_of_the_reference_design_hold_zoos_population(mnist_root):
     problem = problem_of("mnist", 4)
     model = LeNet(problem.input_shape, 2, width=0.5)

@@ -16,9 +16,10 @@ threads run them in parallel):
 - ``zoo_lenet_fc1_moves`` (``zoo/models/lenet_moves.c``): the logits of
   pattern search's moves of one fc1 parameter of LeNet, from the point's
   activations (:mod:`zoo.models.lenet_moves`).
-
-:func:`build` also compiles kernels kept beside other modules (its ``folder``):
-``zoo/optimizers/lenet_gradient.c``, the LeNet gradient of SGD populations.
+- ``zoo_lenet_train_gradient`` and ``zoo_lenet_train_logits``
+  (``zoo/optimizers/lenet_gradient.c``): SGD's LeNet gradient and its
+  steering check's logits, one model at a time
+  (:mod:`zoo.optimizers.lenet_gradient`), compiled once per LeNet shape.
 
 A library is cached under ``zoo.data.cache_dir()``, keyed by its sources, its
 compile-time constants and the CPU it was built for (``-march=native``).
@@ -40,7 +41,8 @@ from pathlib import Path
 
 from zoo.data import cache_dir
 
-SOURCES = Path(__file__).parent  # philox.c, philox.h, lenet.c: package data beside this module; ../models/lenet_moves.c
+SOURCES = Path(__file__).parent  # philox.c, philox.h, lenet.c: package data beside this module; ../models/lenet_moves.c,
+# ../optimizers/lenet_gradient.c
 WARNINGS = ("-Wall", "-Wextra")  # the sources compile without a warning (tests/test_guess_check.py)
 
 _P = ctypes.c_void_p
