@@ -140,7 +140,9 @@ def test_a_cell_has_the_same_outcome_with_either_engine(mnist_root):
     fast, autograd = outcomes["fast"], outcomes["autograd"]
     assert fast.counters == autograd.counters
     assert fast.counters["accepted"] > 0 and fast.counters["restarts"] > 0
-    assert fast.test_acc == autograd.test_acc
+    # parameters within float32 rounding of each other: a test image whose margin is as small may go either way
+    images = len(problem.y_test)
+    assert all(abs(a - b) * images <= 1.5 for a, b in zip(fast.test_acc, autograd.test_acc))
     assert close_rows(fast.params, autograd.params, 1e-4)
     assert torch.allclose(torch.tensor(fast.train_loss), torch.tensor(autograd.train_loss), rtol=1e-5)
 
