@@ -20,6 +20,7 @@ from zoo.optimizer import Context
 from zoo.optimizers.gradient import GradientBaseline, Progress, Round
 from zoo.optimizers.gradient_reference import GroupedLeNet, train_reference
 from zoo.optimizers.lenet_gradient import LeNetGradients
+from zoo.optimizers.poisoned import Poisoned, PoisonedSGD
 from zoo.tasks.cifar10 import CIFAR10
 from zoo.tasks.mnist import MNIST
 
@@ -145,6 +146,21 @@ def test_a_cell_has_the_same_outcome_with_either_engine(mnist_root):
     assert all(abs(a - b) * images <= 1.5 for a, b in zip(fast.test_acc, autograd.test_acc))
     assert close_rows(fast.params, autograd.params, 1e-4)
     assert torch.allclose(torch.tensor(fast.train_loss), torch.tensor(autograd.train_loss), rtol=1e-5)
+
+
+def test_poisoned_sgd_keeps_its_own_stop_rule_with_the_kernels_gradient(mnist_root):
+    """Poisoned SGD checks its stop rule every few epochs on the poisoned set: the fast engine must not check its own way."""
+    problem = problem_of("mnist", 2)
+    model = LeNet(problem.input_shape, 2, width=0.5)
+    outcomes = {}
+    for engine in ("fast", "autograd"):
+        inner = PoisonedSGD(lr=1e-3, epochs=12, batch=400, population=8, target=8, max_models=8, check_every=3,
+                            engine=engine)
+        outcomes[engine] = Poisoned(inner, poison=2, repeat=1).run(problem, model, Context(seed=1, keep_params=True))
+    fast, autograd = outcomes["fast"], outcomes["autograd"]
+    assert fast.counters == autograd.counters
+    assert fast.counters["fit_poisoned"] > 0  # some fitted the poisoned set, and the check ran on the poisoned set
+    assert close_rows(fast.params, autograd.params, 1e-4)
 
 
 def test_the_fast_engine_falls_back_to_autograd_where_it_has_no_kernel():

@@ -214,6 +214,7 @@ class GradientBaseline:
         snapshot = r.snapshot if r.snapshot is not None else theta.detach().clone()
         batch = self.batch_size(n)
         kernel = self.kernel(model, theta)
+        own_check = type(self)._done is GradientBaseline._done  # a subclass's own check (poisoned SGD's) stays its own
         if kernel is not None:
             theta.grad = torch.zeros_like(theta)  # the rows of frozen models stay zero
 
@@ -245,11 +246,12 @@ class GradientBaseline:
                     with torch.no_grad():
                         theta[frozen] = snapshot[frozen]  # frozen models never move, momentum or not
                         if self.steer:
-                            if kernel is not None:
+                            if kernel is not None and own_check:
                                 newly = self._newly_done(kernel, model, theta, frozen, x, y, ctx)
-                                theta.grad[newly] = 0.0
                             else:
                                 newly = self._done(model, theta, x, y, ctx) & ~frozen
+                            if kernel is not None:
+                                theta.grad[newly] = 0.0
                             snapshot[newly] = theta[newly]
                             frozen |= newly
                         ctx.trace(counters["forward_evals"], theta)
