@@ -32,7 +32,11 @@ class LeNetMoves:
         for block in model.blocks:
             self.offsets[block.name] = (start, start + block.numel)
             start += block.numel
-        self.ends = torch.tensor([end for _, end in self.offsets.values()], device=point.device)
+        if previous is None or previous.model is not model:
+            self.ends = torch.tensor([end for _, end in self.offsets.values()], device=point.device)
+            self.in_norm = torch.tensor([spec.in_norm for spec in model.blocks], device=point.device)
+        else:
+            self.ends, self.in_norm = previous.ends, previous.in_norm
         p = {name: t[0] for name, t in model.unflatten(point).items()}
         self.p, self.c2, self.side = p, model.sizes[2], model.sizes[3]
         self.kernel = native.lenet_fc1_moves() if point.device.type == "cpu" and point.dtype == torch.float32 else None
@@ -70,7 +74,6 @@ class LeNetMoves:
         self.a3, _ = self.dense(previous, changed, "a3", self.h2, "h2", diff, "fc3_w", "fc3_b")
         self.logits = self.a3.unsqueeze(0)  # [1, n, C]
         # per block: squared Frobenius norm in float64 (1 for biases, which the scale leaves out)
-        self.in_norm = torch.tensor([spec.in_norm for spec in model.blocks], device=point.device)
         moved = set(changed.tolist()) if changed is not None and len(changed) <= 4 else None
         self.squares = torch.stack([self.square(previous, moved, i, spec) for i, spec in enumerate(model.blocks)])
         self.scale64 = (self.squares[self.in_norm].sqrt() / 3.0).prod().reshape(1)
@@ -116,7 +119,8 @@ class LeNetMoves:
         old, old_inputs = getattr(previous, name), getattr(previous, inputs_name)
         rows, columns = diff
         if columns:
-            rows = torch.cat([rows, (inputs[:, columns] != old_inputs[:, columns]).any(1).nonzero().flatten()]).unique()
+            moved = (inputs[:, columns] != old_inputs[:, columns]).any(1).nonzero().flatten()  # ascending, unique
+            rows = torch.cat([rows, moved]).unique() if len(rows) else moved
         if 2 * len(rows) > len(inputs):
             return torch.addmm(b, inputs, w.t()), None
         if not units and not len(rows):
