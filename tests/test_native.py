@@ -11,26 +11,43 @@ import sys
 import pytest
 import torch
 
+from zoo import compiled
 from zoo.guessing import native, philox
+from zoo.models import lenet_moves
 from zoo.models.lenet import LeNet
 
 REPO = native.SOURCES.parents[1]
+PACKAGE = REPO / "zoo"
 
 
 @pytest.mark.parametrize("input_shape, classes, width", [((1, 28, 28), 2, 0.5), ((3, 32, 32), 10, 1.0)])
 def test_kernels_compile_without_warnings(tmp_path, input_shape, classes, width):
     model = LeNet(input_shape, classes, width=width)
     assert native.lenet_judge(model) is not None  # this machine has a C compiler
-    done = native.compile_library(("lenet.c", "philox.c"), native.lenet_shape(model), tmp_path / "kernel.so")
-    assert done.stderr == "" and "-Wall" in done.args and "-Wextra" in done.args, done.stderr
-    done = native.compile_library(("../optimizers/lenet_gradient.c",), native.lenet_shape(model), tmp_path / "gradient.so")
-    assert done.stderr == "" and "-Wall" in done.args and "-Wextra" in done.args, done.stderr
+    for sources in [("guessing/lenet.c", "guessing/philox.c"), ("optimizers/lenet_gradient.c",)]:
+        done = compiled.compile_library(tuple(PACKAGE / name for name in sources), model.kernel_constants(),
+                                        tmp_path / "kernel.so")
+        assert done.stderr == "" and "-Wall" in done.args and "-Wextra" in done.args, done.stderr
 
 
 def test_the_pattern_search_kernel_compiles_without_warnings(tmp_path):
-    assert native.lenet_fc1_moves() is not None
-    done = native.compile_library(("../models/lenet_moves.c",), (), tmp_path / "moves.so")
+    assert lenet_moves.fc1_moves_kernel() is not None
+    done = compiled.compile_library((PACKAGE / "models" / "lenet_moves.c",), (), tmp_path / "moves.so")
     assert done.stderr == "", done.stderr
+
+
+def test_without_a_compiler_each_kernel_warns_and_its_caller_falls_back(tmp_path):
+    """CC names no compiler and the cache is empty: every loader says so once and returns None."""
+    probe = ("import warnings; warnings.simplefilter('always'); "
+             "from zoo.guessing import native; from zoo.models import lenet_moves; from zoo.models.lenet import LeNet; "
+             "from zoo.optimizers.lenet_gradient import kernels; model = LeNet((1, 28, 28), 2, 0.5); "
+             "print(native.philox_fill(), native.lenet_judge(model), lenet_moves.fc1_moves_kernel(), kernels(model))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "CC": str(tmp_path / "no-compiler"), "ZOO_CACHE": str(tmp_path / "cache")})
+    assert done.returncode == 0 and done.stdout.split() == ["None"] * 4, done.stderr
+    for source in ("philox.c", "lenet.c, philox.c", "lenet_moves.c", "lenet_gradient.c"):
+        assert f"could not compile {source} (" in done.stderr and "Install a C compiler or set CC" in done.stderr
+    assert not list((tmp_path / "cache").glob("kernel-*.so"))
 
 
 def test_an_installed_copy_finds_its_c_sources(tmp_path):
@@ -41,9 +58,9 @@ def test_an_installed_copy_finds_its_c_sources(tmp_path):
     assert {"philox.c", "philox.h", "lenet.c"} <= {p.name for p in (lib / "zoo" / "guessing").iterdir()}
     assert (lib / "zoo" / "models" / "lenet_moves.c").exists()
     assert (lib / "zoo" / "optimizers" / "lenet_gradient.c").exists()
-    probe = ("from zoo.guessing import native; from zoo.models.lenet import LeNet; "
+    probe = ("from zoo.guessing import native; from zoo.models.lenet import LeNet; from zoo.models import lenet_moves; "
              "from zoo.optimizers.lenet_gradient import kernels; print(native.__file__); "
-             "print(native.philox_fill() is not None and native.lenet_fc1_moves() is not None "
+             "print(native.philox_fill() is not None and lenet_moves.fc1_moves_kernel() is not None "
              "and kernels(LeNet((1, 28, 28), 2, 0.5)) is not None)")
     done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(lib), "ZOO_CACHE": str(tmp_path / "cache")})
@@ -59,7 +76,7 @@ PATHS = [(), ("-mno-avx512f",), ("-mno-avx512f", "-mno-avx2")] if platform.machi
 @pytest.mark.parametrize("flags", PATHS, ids=lambda flags: " ".join(flags) or "native")
 def test_every_philox_path_gives_the_same_numbers(tmp_path, flags):
     """Each vector path against the one-counter-at-a-time path and the torch definition, on the same streams."""
-    done = native.compile_library(("philox.c",), (), tmp_path / "philox.so", flags)
+    done = compiled.compile_library((native.SOURCES / "philox.c",), (), tmp_path / "philox.so", flags)
     assert done.stderr == "", done.stderr
     library = ctypes.CDLL(str(tmp_path / "philox.so"))
     for name in ("zoo_philox_fill", "zoo_philox_fill_portable"):

@@ -49,6 +49,13 @@ class LeNet(PopulationModel):
         )
         self.head_start = sum(block.numel for block in self.blocks[:4])  # the dense layers follow the convolutions
 
+    def kernel_constants(self) -> tuple[tuple[str, int], ...]:
+        """This LeNet's shape as the compile-time constants of the C kernels that run it."""
+        channels, c1, c2, _ = self.sizes
+        f1, f2 = (block.shape[0] for block in self.blocks if block.name in ("fc1_w", "fc2_w"))
+        return (("CH", channels), ("N", self.input_shape[-1]), ("C1", c1), ("C2", c2), ("F1", f1), ("F2", f2),
+                ("NC", self.num_classes))
+
     def features(self, theta, x):
         """Flattened conv features ``[M, N, c2*side*side]``."""
         p = self.unflatten(theta)

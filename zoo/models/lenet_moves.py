@@ -16,11 +16,26 @@ tensor's squared norm by ``(w + d)^2 - w^2``, summed in float64.
 
 from __future__ import annotations
 
+import ctypes
+from functools import lru_cache
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 
-from zoo.guessing import native
+from zoo.compiled import build
+from zoo.models.layers import relu_pool2
 
+
+@lru_cache(maxsize=None)
+def fc1_moves_kernel():
+    """``zoo_lenet_fc1_moves(...)`` (``lenet_moves.c``): the logits of LeNet's fc1 moves, or None without a compiler."""
+    library = build((Path(__file__).with_name("lenet_moves.c"),))
+    if library is None:
+        return None
+    moves = library.zoo_lenet_fc1_moves
+    moves.argtypes, moves.restype = [ctypes.c_int64] * 6 + [ctypes.c_void_p] * 12, None
+    return moves
 
 class LeNetMoves:
     """The activations of one LeNet point on ``x`` and the logits and scales of its single-coordinate moves."""
@@ -39,30 +54,30 @@ class LeNetMoves:
             self.ends, self.in_norm = previous.ends, previous.in_norm
         p = {name: t[0] for name, t in model.unflatten(point).items()}
         self.p, self.c2, self.side = p, model.sizes[2], model.sizes[3]
-        self.kernel = native.lenet_fc1_moves() if point.device.type == "cpu" and point.dtype == torch.float32 else None
+        self.kernel = fc1_moves_kernel() if point.device.type == "cpu" and point.dtype == torch.float32 else None
         changed = self.changed(previous)
         conv1 = self.channels(changed, "conv1_w", "conv1_b", self.x.shape[1] * 25)
         conv2 = self.channels(changed, "conv2_w", "conv2_b", model.sizes[1] * 25)
         if conv1 is None:
             self.pre1 = F.conv2d(x, p["conv1_w"], p["conv1_b"])  # [n, c1, 2*s1, 2*s1]
-            self.pool1 = pooled(self.pre1)  # [n, c1, s1, s1]
+            self.pool1 = relu_pool2(self.pre1)  # [n, c1, s1, s1]
         else:  # only these channels of conv1 changed: each computed again alone
             self.pre1, self.pool1 = previous.pre1, previous.pool1
             if conv1:
                 self.pre1, self.pool1 = self.pre1.clone(), self.pool1.clone()
                 for c in conv1:
                     self.pre1[:, c] = one_channel(x, p["conv1_w"][c], p["conv1_b"][c])
-                    self.pool1[:, c] = pooled(self.pre1[:, c])
+                    self.pool1[:, c] = relu_pool2(self.pre1[:, c])
         if conv1 or conv2 is None:
             self.pre2 = F.conv2d(self.pool1, p["conv2_w"], p["conv2_b"])  # [n, c2, 2*side, 2*side]
-            self.feat = pooled(self.pre2).flatten(1)  # [n, c2*side*side]
+            self.feat = relu_pool2(self.pre2).flatten(1)  # [n, c2*side*side]
         else:
             self.pre2, self.feat = previous.pre2, previous.feat
             if conv2:
                 self.pre2, self.feat, area = self.pre2.clone(), self.feat.clone(), self.side * self.side
                 for o in conv2:
                     self.pre2[:, o] = one_channel(self.pool1, p["conv2_w"][o], p["conv2_b"][o])
-                    self.feat[:, o * area : (o + 1) * area] = pooled(self.pre2[:, o]).flatten(1)
+                    self.feat[:, o * area : (o + 1) * area] = relu_pool2(self.pre2[:, o]).flatten(1)
         # where the features may differ from the previous point's: (samples, columns); None: anywhere
         area, diff = self.side * self.side, None
         if conv1 == [] and conv2 is not None:
@@ -165,11 +180,11 @@ class LeNetMoves:
     def conv1_channel(self, out, change):
         """Logits after conv1's output channel ``out[k]`` changes by ``change[k]`` (``[K, n, s, s]``): every conv2 channel."""
         k, c2 = len(out), self.c2
-        pool = pooled(self.pre1.index_select(1, out).transpose(0, 1) + change)  # [K, n, s1, s1]
+        pool = relu_pool2(self.pre1.index_select(1, out).transpose(0, 1) + change)  # [K, n, s1, s1]
         dpool = (pool - self.pool1.index_select(1, out).transpose(0, 1)).transpose(0, 1).contiguous()  # [n, K, s1, s1]
         weight = self.p["conv2_w"].index_select(1, out).transpose(0, 1).reshape(k * c2, 1, 5, 5)  # conv2 from channel out[k] alone
         dpre = F.conv2d(dpool, weight, groups=k).view(len(self.x), k, c2, *self.pre2.shape[-2:]).transpose(0, 1)
-        feat = pooled(self.pre2 + dpre).reshape(k, len(self.x), -1)
+        feat = relu_pool2(self.pre2 + dpre).reshape(k, len(self.x), -1)
         return self.from_h1(torch.relu(self.a1 + F.linear(feat - self.feat, self.p["fc1_w"])) - self.h1)
 
     @staticmethod
@@ -189,7 +204,7 @@ class LeNetMoves:
         """Logits after conv2's output channel ``out[k]`` changes by ``change[k]`` (``[K, n, s, s]``)."""
         area, k, n = self.side * self.side, len(out), len(self.x)
         pre = self.pre2.index_select(1, out).transpose(0, 1) + change
-        feat = pooled(pre).flatten(2)  # [K, n, side*side]
+        feat = relu_pool2(pre).flatten(2)  # [K, n, side*side]
         columns = (out.view(-1, 1) * area + torch.arange(area, device=out.device)).flatten()  # K * area
         dfeat = feat - self.feat.index_select(1, columns).view(n, k, area).transpose(0, 1)
         w = self.p["fc1_w"].index_select(1, columns).view(-1, k, area).permute(1, 2, 0)  # [K, area, f1]
@@ -272,18 +287,6 @@ class LeNetMoves:
         rows = torch.arange(len(cls), device=cls.device)
         logits[rows, :, cls] += change
         return logits
-
-
-def pooled(t: torch.Tensor) -> torch.Tensor:
-    """ReLU after 2x2 max-pooling over the last two dimensions: F.max_pool2d(relu(t), 2) to the bit, faster.
-
-    Both are monotone, so pooling first is exact, and two elementwise maxima of
-    strided views took 0.45 ms on 1,000 samples of 16 channels of 8 x 8,
-    against 6.5 ms for F.max_pool2d (one thread).
-    """
-    h, w = t.shape[-2] // 2 * 2, t.shape[-1] // 2 * 2
-    rows = torch.maximum(t[..., 0:h:2, :w], t[..., 1:h:2, :w])
-    return torch.relu(torch.maximum(rows[..., 0::2], rows[..., 1::2]))
 
 
 def one_channel(inputs: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:

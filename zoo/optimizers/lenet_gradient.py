@@ -19,10 +19,11 @@ from __future__ import annotations
 import ctypes
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from pathlib import Path
 
 import torch
 
-from zoo.guessing import native
+from zoo.compiled import build
 from zoo.models.lenet import LeNet
 
 _P, _I64, _INT = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
@@ -32,7 +33,7 @@ def kernels(model):
     """``(gradient, logits)`` compiled for this LeNet's shape, or None (no compiler, or not a LeNet)."""
     if type(model) is not LeNet:  # a subclass may compute something else
         return None
-    library = native.build(("../optimizers/lenet_gradient.c",), native.lenet_shape(model))
+    library = build((Path(__file__).with_name("lenet_gradient.c"),), model.kernel_constants())
     if library is None:
         return None
     gradient, logits = library.zoo_lenet_train_gradient, library.zoo_lenet_train_logits
