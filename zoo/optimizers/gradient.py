@@ -244,14 +244,15 @@ class GradientBaseline:
                     # the step's forward pass in models evaluated on the whole training set (steering checks not counted)
                     counters["forward_evals"] = counters.get("forward_evals", 0.0) + m * len(idx) / n
                     with torch.no_grad():
-                        theta[frozen] = snapshot[frozen]  # frozen models never move, momentum or not
+                        if kernel is None or bool(frozen.any()):  # (a masked copy over the population otherwise)
+                            theta[frozen] = snapshot[frozen]  # frozen models never move, momentum or not
                         if self.steer:
                             if kernel is not None and own_check:
                                 newly = self._newly_done(kernel, model, theta, frozen, x, y, ctx)
                             else:
                                 newly = self._done(model, theta, x, y, ctx) & ~frozen
-                            if kernel is not None:
-                                theta.grad[newly] = 0.0
+                            if kernel is not None and bool(newly.any()):
+                                theta.grad[newly] = 0.0  # the kernel computes no gradient for frozen models
                             snapshot[newly] = theta[newly]
                             frozen |= newly
                         ctx.trace(counters["forward_evals"], theta)
