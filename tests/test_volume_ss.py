@@ -187,7 +187,7 @@ def test_diagnostics_are_stored_per_cell_and_shown(toy_run):
     assert row[5] == pytest.approx(spread) and row[3]["ci_low"] == pytest.approx(stored["counters"]["log10_low"])
 
 
-@pytest.mark.parametrize("name", ["volume-scale", "volume-scale-reduced", "volume-agreement"])
+@pytest.mark.parametrize("name", ["volume-scale", "volume-scale-reduced", "volume-agreement", "volume-poisoned", "volume-deep"])
 def test_the_volume_manifests_validate(name, shared_data):
     from conftest import REPO, run_zoo
 
