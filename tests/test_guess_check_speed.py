@@ -65,3 +65,28 @@ def test_sgd_speed_rejects_the_toy_task_and_an_empty_population():
     assert done.returncode == 2 and "--task kink" in done.stderr and "Traceback" not in done.stderr
     done = run_zoo("speed", "--sgd", "--models", "0")
     assert done.returncode == 2 and "--models" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_targets_measure_every_figure_in_one_run_and_judge_each(shared_data):
+    done = run_zoo("speed", "--targets", "--optimizer", "pattern_search", "--models", "4", "--seconds", "0.02",
+                   "--rounds", "1", "--format", "json", "--data-root", shared_data)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    (gc,) = report["guess_check"]
+    assert (gc["task"], gc["n"], gc["model"]) == ("mnist", 16, "LeNet-0.5")
+    assert [(r["task"], r["n"]) for r in report["search"]] == [("mnist", 100), ("mnist", 1000), ("cifar10", 100), ("cifar10", 1000)]
+    assert [(r["task"], r["n"]) for r in report["sgd"]] == [("mnist", 2), ("mnist", 16), ("cifar10", 2), ("cifar10", 16)]
+    assert [r["optimizer"] for r in report["load"]] == ["sgd", "guess_check"]
+    figures = ([gc["best"]["fast"]] + [r["ratio"] for r in report["search"]] + [r["ratio"]["fast"] for r in report["sgd"]]
+               + [r["ratio"] for r in report["load"]])
+    rows = report["targets"]
+    assert [row["value"] for row in rows] == figures
+    for row in rows:  # the first nine are floors, the load ratios ceilings
+        assert row["met"] == (row["value"] < row["limit"] if "loaded / idle" in row["measurement"] else row["value"] >= row["limit"])
+    assert [row["limit"] for row in rows] == [150_000] + [50.0] * 4 + [3.0] * 4 + [10.0] * 2
+
+
+def test_speed_measures_one_thing_at_a_time():
+    done = run_zoo("speed", "--search", "--sgd")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "one of --search, --sgd" in done.stderr

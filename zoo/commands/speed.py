@@ -8,7 +8,9 @@ alternating, and their ratio. ``zoo speed --search`` times pattern search
 and random greedy search rounds of the reference design and of zoo on Table
 4's setting (:mod:`zoo.search_rate`); ``zoo speed --sgd`` times SGD steps of a
 LeNet-0.5 population, the reference design against zoo, on Tables 2 and 3's
-setting (:mod:`zoo.sgd_rate`).
+setting (:mod:`zoo.sgd_rate`). ``zoo speed --targets`` runs Guess & Check,
+both searches, SGD and the load measurement in one go and prints each figure
+against the target it is held to.
 
 Both engines search the same parameter stream of guesses (LeNet on two-class
 MNIST or CIFAR-10, or the toys' MLP on the kink points) with the same
@@ -22,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+from argparse import Namespace
 
 import torch
 from rich.table import Table
@@ -84,6 +87,10 @@ def register(sub) -> None:
                         "zoo's default, the same steps of the same round")
     p.add_argument("--models", type=int, default=256,
                    help="with --sgd: models in the population (default 256; the reference trains 3000 // batch)")
+    p.add_argument("--targets", action="store_true",
+                   help="instead: every figure above in one run (G&C at n = 16, both searches at n = 100 and 1,000 on "
+                        "mnist and cifar10, SGD at n = 2 and 16 on both, the default suite under load), each against "
+                        "its target; --n, --task and --width are set by the mode (about 10 minutes at the defaults)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(handler=main)
 
@@ -154,6 +161,9 @@ def main(args) -> int:
         raise ZooError(f"--models must be at least 1, got {args.models}")
     if min(args.n) < 2 or args.seconds <= 0 or args.rounds < 1 or not args.bin[0] < args.bin[1]:
         raise ZooError("zoo speed needs every --n >= 2 (two classes), --seconds > 0, --rounds >= 1 and --bin LO < HI")
+    modes = [f"--{mode}" for mode in ("load", "shards", "search", "sgd", "targets") if getattr(args, mode)]
+    if len(modes) > 1:
+        raise ZooError(f"zoo speed measures one thing at a time: give one of {', '.join(modes)} (--targets runs them all)")
     if args.data_root:
         set_data_root(args.data_root)
     if args.load:
@@ -162,20 +172,99 @@ def main(args) -> int:
         if args.workers < 2:
             raise ZooError(f"--workers must be at least 2 (one worker is the baseline), got {args.workers}")
         return across_workers(args)
+    if args.targets:
+        return against_targets(args)
     if args.search:
-        return search_speed(args)
+        return report(args, search_results(args), print_search)
     if args.sgd:
-        return sgd_speed(args)
+        return report(args, sgd_results(args), print_sgd)
+    return report(args, guess_check_results(args), print_guess_check)
+
+
+# What the speed work is held to, each measured side by side against the reference design in one run.
+GUESS_CHECK_TARGET = 150_000  # guesses/s at n = 16, LeNet-0.5 on two-class MNIST, two cores
+SEARCH_TARGET = 50.0  # rounds/s, zoo over the reference design, Table 4's setting
+SGD_TARGET = 3.0  # epochs/s, zoo over the reference design, Tables 2 and 3's setting
+LOAD_LIMIT = 10.0  # a cell beside two busy loops: never an order of magnitude slower than idle
+
+
+def against_targets(args) -> int:
+    """Every side-by-side figure of ``zoo speed``'s modes in one run, and whether each meets its target."""
+    sections = {
+        "guess_check": guess_check_results(Namespace(**{**vars(args), "task": ["mnist"], "n": [16], "model": "lenet",
+                                                        "width": 0.5})),
+        "search": search_results(Namespace(**{**vars(args), "search": True, "task": ["mnist", "cifar10"],
+                                              "n": [100, 1000]})),
+        "sgd": sgd_results(Namespace(**{**vars(args), "sgd": True, "task": ["mnist", "cifar10"], "n": [2, 16]})),
+        "load": load_results(args),
+    }
+    rows = target_rows(sections)
+    if args.format == "json":
+        print(json.dumps({"device": args.device, "threads": torch.get_num_threads(), "cores": os.cpu_count(),
+                          "targets": rows, **sections}, indent=2))
+    else:
+        console = stdout_console()
+        for name, show in (("guess_check", print_guess_check), ("search", print_search), ("sgd", print_sgd),
+                           ("load", print_load)):
+            show(console, Namespace(**{**vars(args), "search": name == "search", "sgd": name == "sgd"}), sections[name])
+        table = Table(title="Targets", title_justify="left")
+        for column in ("measurement", "measured", "target", "met"):
+            table.add_column(column, justify="right" if column != "measurement" else "left")
+        for row in rows:
+            table.add_row(row["measurement"], row["measured"], row["target"], "yes" if row["met"] else "NO")
+        console.print(table)
+    return 0
+
+
+def target_rows(sections: dict) -> list[dict]:
+    """One row per figure: what was measured, its target and whether it is met (numbers kept for scripts)."""
+    rows = []
+    for r in sections["guess_check"]:
+        rows.append({"measurement": f"Guess & Check, {r['task']} n={r['n']}, {r['model']}: fast engine",
+                     "value": r["best"]["fast"], "limit": GUESS_CHECK_TARGET, "met": r["best"]["fast"] >= GUESS_CHECK_TARGET,
+                     "measured": f"{r['best']['fast']:,.0f} guesses/s ({r['ratio']:.1f}x the reference)",
+                     "target": f">= {GUESS_CHECK_TARGET:,} guesses/s"})
+    for r in sections["search"]:
+        rows.append({"measurement": f"{r['optimizer']}, {r['task']} n={r['n']}, LeNet-1: zoo / reference design",
+                     "value": r["ratio"], "limit": SEARCH_TARGET, "met": r["ratio"] >= SEARCH_TARGET,
+                     "measured": f"{r['ratio']:.1f}x", "target": f">= {SEARCH_TARGET:g}x"})
+    for r in sections["sgd"]:
+        ratio = r["ratio"]["fast"]
+        rows.append({"measurement": f"SGD population, {r['task']} n={r['n']}, LeNet-0.5: zoo / reference design",
+                     "value": ratio, "limit": SGD_TARGET, "met": ratio >= SGD_TARGET,
+                     "measured": f"{ratio:.1f}x", "target": f">= {SGD_TARGET:g}x"})
+    for r in sections["load"]:
+        rows.append({"measurement": f"default suite {DEFAULT_SUITE_OPTIMIZERS[r['optimizer']][0]} cell: loaded / idle",
+                     "value": r["ratio"], "limit": LOAD_LIMIT, "met": r["ratio"] < LOAD_LIMIT,
+                     "measured": f"{r['ratio']:.1f}x (fair share {fair_share():.1f}x)", "target": f"< {LOAD_LIMIT:g}x"})
+    return rows
+
+
+def report(args, results: list[dict], show) -> int:
+    """One measurement's results as JSON (with the run's setting) or as ``show``'s tables."""
+    if args.format == "json":
+        print(json.dumps({**setting_of(args), "results": results}, indent=2))
+    else:
+        show(stdout_console(), args, results)
+    return 0
+
+
+def setting_of(args) -> dict:
+    """What every JSON report says about where it was measured."""
+    extra = {"bin": list(args.bin), "compiled_kernels": native.philox_fill() is not None} if not (args.search or args.sgd) else {}
+    return {**extra, "device": args.device, "threads": torch.get_num_threads(), "peak_gpu_bytes": peak_gpu_bytes(args)}
+
+
+def guess_check_results(args) -> list[dict]:
     results = []
     for task in args.task:
         for n in args.n:
             result, peak = with_peak(args, lambda: measure(task, n, args))
             results.append({**result, "peak_gpu_bytes": peak})
-    if args.format == "json":
-        print(json.dumps({"bin": list(args.bin), "device": args.device, "threads": torch.get_num_threads(),
-                          "compiled_kernels": native.philox_fill() is not None, "peak_gpu_bytes": peak_gpu_bytes(args),
-                          "results": results}, indent=2))
-        return 0
+    return results
+
+
+def print_guess_check(console, args, results: list[dict]) -> None:
     table = Table(title=f"Guess & Check guesses/s: two-class tasks, U[-1,1], bin ({args.bin[0]}, {args.bin[1]}], "
                         f"{args.device}, {torch.get_num_threads()} threads", title_justify="left")
     names = [name for name, _, _ in SETUPS]
@@ -184,7 +273,6 @@ def main(args) -> int:
     for r in results:
         table.add_row(r["task"], r["model"], str(r["n"]), *(f"{r['best'][name]:,.0f}" for name in names),
                       f"{r['ratio']:.1f}x", f"{r['ratio_torch_rng']:.1f}x", *peak_cell(args, r))
-    console = stdout_console()
     console.print(table)
     print_peak(console, args)
     kernels = "compiled C kernels" if native.philox_fill() else "torch operations (no C compiler: slower)"
@@ -194,7 +282,6 @@ def main(args) -> int:
         for name in names:
             rounds = " ".join(f"{v:,.0f}" for v in r["rounds"][name])
             console.print(f"  {r['task']:7} n={r['n']:<3} {name:16} {rounds:28} {r['cpu_us_per_guess'][name]:8.1f} CPU µs/guess")
-    return 0
 
 
 def peak_gpu_bytes(args) -> int | None:
@@ -215,7 +302,7 @@ def print_peak(console, args) -> None:
         console.print(f"peak GPU memory: {peak_gpu_bytes(args) / 2**20:,.0f} MiB", markup=False)
 
 
-def search_speed(args) -> int:
+def search_results(args) -> list[dict]:
     """Rounds/s of each search on each task and n, the reference design and zoo side by side."""
     results = []
     for optimizer in args.optimizer:
@@ -227,10 +314,10 @@ def search_speed(args) -> int:
                     optimizer, model, problem, BUDGETS[optimizer, task], args.seconds, args.rounds, args.seed,
                     tensor_device(args.device)))
                 results.append({"task": task, **measured, "peak_gpu_bytes": peak})
-    if args.format == "json":
-        print(json.dumps({"device": args.device, "threads": torch.get_num_threads(), "peak_gpu_bytes": peak_gpu_bytes(args),
-                          "results": results}, indent=2))
-        return 0
+    return results
+
+
+def print_search(console, args, results: list[dict]) -> None:
     table = Table(title=f"Local search rounds/s: ten-class tasks, LeNet-1, U[-1,1], the reference's candidates per "
                         f"round, {args.device}, {torch.get_num_threads()} threads", title_justify="left")
     for column in ("search", "task", "n", "candidates", "reference design", "zoo", "zoo / reference", *peak_column(args)):
@@ -238,7 +325,6 @@ def search_speed(args) -> int:
     for r in results:
         table.add_row(r["optimizer"], r["task"], str(r["n"]), str(r["candidates"]), f"{r['best']['reference']:,.2f}",
                       f"{r['best']['fast']:,.1f}", f"{r['ratio']:.1f}x", *peak_cell(args, r))
-    console = stdout_console()
     console.print(table)
     print_peak(console, args)
     console.print(f"both engines run the same search from the same point (same moves), each for about {args.seconds:g} s; "
@@ -249,13 +335,12 @@ def search_speed(args) -> int:
             rates = " ".join(f"{v:,.2f}" for v in r["per_second"][name])
             console.print(f"  {r['optimizer']:14} {r['task']:7} n={r['n']:<4} {name:9} {r['rounds'][name]:5} rounds  {rates:30} "
                           f"steps {r['steps'][name]}  {r['cpu_ms_per_round'][name]:8.1f} CPU ms/round")
-    return 0
 
 
 SGD_COLUMNS = (("reference", "reference design"), ("autograd", "zoo, autograd"), ("fast", "zoo"))
 
 
-def sgd_speed(args) -> int:
+def sgd_results(args) -> list[dict]:
     """SGD epochs/s of each engine on each task and n, side by side, and zoo's ratios to the reference design."""
     results = []
     for task in args.task:
@@ -267,10 +352,10 @@ def sgd_speed(args) -> int:
                 model, problem, args.models, lr, loss_bin, args.seconds, args.rounds, args.seed,
                 tensor_device(args.device), synchronize=synchronizer(args)))
             results.append({"task": task, "lr": lr, "bin": list(loss_bin), **measured, "peak_gpu_bytes": peak})
-    if args.format == "json":
-        print(json.dumps({"device": args.device, "threads": torch.get_num_threads(), "peak_gpu_bytes": peak_gpu_bytes(args),
-                          "results": results}, indent=2))
-        return 0
+    return results
+
+
+def print_sgd(console, args, results: list[dict]) -> None:
     table = Table(title=f"SGD epochs/s: two-class tasks, LeNet-0.5, {args.models} models, U[-1,1], batch min(n/2, 2), "
                         f"the lowest bin's steering, {args.device}, {torch.get_num_threads()} threads", title_justify="left")
     for column in ("task", "n", "steps/epoch", *(label for _, label in SGD_COLUMNS), "zoo / reference", "(autograd)",
@@ -280,7 +365,6 @@ def sgd_speed(args) -> int:
         table.add_row(r["task"], str(r["n"]), str(r["steps_per_epoch"]),
                       *(f"{r['epochs_per_second'][name]:,.3f}" for name, _ in SGD_COLUMNS),
                       f"{r['ratio']['fast']:.1f}x", f"{r['ratio']['autograd']:.1f}x", *peak_cell(args, r))
-    console = stdout_console()
     console.print(table)
     print_peak(console, args)
     console.print(f"every engine trains the same round from the same models for the same steps (the slowest engine's "
@@ -291,7 +375,6 @@ def sgd_speed(args) -> int:
             rates = " ".join(f"{v:,.2f}" for v in r["per_second"][name])
             console.print(f"  {r['task']:7} n={r['n']:<3} {label:16} {r['steps']:4} steps  {rates:30} "
                           f"{r['cpu_ms_per_step'][name]:9.1f} CPU ms/step", markup=False, soft_wrap=True)
-    return 0
 
 
 BUSY = 2  # busy-looping processes beside the cell
@@ -299,31 +382,45 @@ BUSY = 2  # busy-looping processes beside the cell
 
 def under_load(args) -> int:
     """Each default-suite cell: best idle and best loaded wall time over ``--rounds`` alternating runs, and their ratio."""
+    results = load_results(args)
+    if args.format == "json":
+        print(json.dumps({"busy": BUSY, "cores": os.cpu_count(), "threads": torch.get_num_threads(),
+                          "omp_wait_policy": wait_policy(), "results": results}, indent=2))
+    else:
+        print_load(stdout_console(), args, results)
+    return 0
+
+
+def wait_policy() -> str:
+    return os.environ.get("OMP_WAIT_POLICY", "unset")
+
+
+def load_results(args) -> list[dict]:
     registry = default_registry()
     results = []
     for optimizer in DEFAULT_SUITE_OPTIMIZERS:
         measured = contention(default_suite_cell(optimizer, registry), registry, BUSY, args.rounds)
         results.append({"optimizer": optimizer, "idle_s": measured.idle, "loaded_s": measured.loaded,
                         "ratio": measured.ratio})
-    policy = os.environ.get("OMP_WAIT_POLICY", "unset")
-    if args.format == "json":
-        print(json.dumps({"busy": BUSY, "cores": os.cpu_count(), "threads": torch.get_num_threads(),
-                          "omp_wait_policy": policy, "results": results}, indent=2))
-        return 0
+    return results
+
+
+def print_load(console, args, results: list[dict]) -> None:
     table = Table(title=f"Default suite cells (two-class MNIST, LeNet-0.5, n = 2, bin (0.50, 0.55], seed 0) idle and "
                         f"beside {BUSY} busy-looping processes: {os.cpu_count()} cores, {torch.get_num_threads()} torch "
-                        f"threads, OMP_WAIT_POLICY {policy}", title_justify="left")
+                        f"threads, OMP_WAIT_POLICY {wait_policy()}", title_justify="left")
     for column in ("cell", "idle s", "loaded s", "loaded / idle"):
         table.add_column(column, justify="right")
     for r in results:
         table.add_row(DEFAULT_SUITE_OPTIMIZERS[r["optimizer"]][0], f"{min(r['idle_s']):.2f}", f"{min(r['loaded_s']):.2f}",
                       f"{r['ratio']:.1f}x")
-    console = stdout_console()
     console.print(table)
-    fair = fair_share_ratio(torch.get_num_threads(), os.cpu_count() or 1, BUSY)
     console.print(f"best of {args.rounds} alternating rounds each; other jobs on the machine load both columns alike. "
-                  f"A cell that got its fair share of the cores, and no less, would take about {fair:.1f}x as long.")
-    return 0
+                  f"A cell that got its fair share of the cores, and no less, would take about {fair_share():.1f}x as long.")
+
+
+def fair_share() -> float:
+    return fair_share_ratio(torch.get_num_threads(), os.cpu_count() or 1, BUSY)
 
 
 def across_workers(args) -> int:
