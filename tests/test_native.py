@@ -56,6 +56,7 @@ def test_an_installed_copy_finds_its_c_sources(tmp_path):
     subprocess.run([sys.executable, "-c", "import setuptools; setuptools.setup()", "-q", "build_py", "--build-lib", str(lib)],
                    cwd=REPO, check=True, capture_output=True, timeout=300)
     assert {"philox.c", "philox.h", "lenet.c"} <= {p.name for p in (lib / "zoo" / "guessing").iterdir()}
+    assert (lib / "zoo" / "dot.h").exists()
     assert (lib / "zoo" / "models" / "lenet_moves.c").exists()
     assert (lib / "zoo" / "optimizers" / "lenet_gradient.c").exists()
     probe = ("from zoo.guessing import native; from zoo.models.lenet import LeNet; from zoo.models import lenet_moves; "

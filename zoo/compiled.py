@@ -4,7 +4,7 @@ A module that owns a kernel keeps its ``.c`` file beside it and loads it
 with :func:`build`; the kernels are called through ctypes, which releases the
 GIL, so threads run them in parallel. A library is cached under
 ``zoo.data.cache_dir()``, keyed by its sources (headers of their folders
-included), its compile-time constants and the CPU it was built for
+included, and the shared ones beside this module), its compile-time constants and the CPU it was built for
 (``-march=native``). Without a working compiler :func:`build` warns once per
 library and returns None, and the caller falls back to torch operations,
 which give the same decisions.
@@ -25,6 +25,7 @@ from pathlib import Path
 from zoo.data import cache_dir
 
 WARNINGS = ("-Wall", "-Wextra")  # every source compiles without a warning (tests/test_native.py)
+SHARED = Path(__file__).parent  # headers every kernel may include (dot.h)
 
 
 def _cpu_identity() -> str:
@@ -37,14 +38,14 @@ def _cpu_identity() -> str:
 
 
 def _folders(sources: tuple[Path, ...]) -> list[Path]:
-    return sorted({source.parent for source in sources})
+    return sorted({SHARED, *(source.parent for source in sources)})
 
 
 def compile_library(sources: tuple[Path, ...], defines: tuple[tuple[str, int], ...], out: Path,
                     flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """Compile ``sources`` into the shared library ``out``; raises if the compiler fails.
 
-    Each source's folder is on the include path. ``flags`` are extra compiler
+    Each source's folder and :data:`SHARED` are on the include path. ``flags`` are extra compiler
     options, e.g. ``-mno-avx512f`` to build the AVX2 path of ``philox.c`` on a
     CPU that has AVX-512.
     """

@@ -10,24 +10,13 @@
 #include <string.h>
 
 #include "philox.h"
+#include "dot.h"
 
 #define H1 ((N - 4) / 2)
 #define S2 ((H1 - 4) / 2)
 #define FLAT (C2 * S2 * S2)
-#define LANES 16
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #define SHIFTED(cin, n) ((cin) * 6 * (n) * (((n) - 4) / 2) + LANES)
-
-static inline float dot(const float *restrict a, const float *restrict b, int n) {
-    float acc[LANES] = {0};
-    int i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) acc[j] += a[i + j] * b[i + j];
-    float s = 0.0f;
-    for (; i < n; i++) s += a[i] * b[i];
-    for (int j = 0; j < LANES; j++) s += acc[j];
-    return s;
-}
 
 /* Column-shifted copies of cin channels of n x n: shift[ci][q][r][j] = in[ci][r][q + 2j], q < 6, j < (n-4)/2;
    then LANES zeros, read (and ignored) by the last block of a convolution. */

@@ -7,19 +7,7 @@
    unit[m] of fc2's weights, and the logits by fc3 of the change of fc2's outputs. */
 #include <stdint.h>
 #include <string.h>
-
-#define LANES 16
-
-static inline float dot(const float *restrict a, const float *restrict b, int64_t n) {
-    float acc[LANES] = {0};
-    int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) acc[j] += a[i + j] * b[i + j];
-    float s = 0.0f;
-    for (; i < n; i++) s += a[i] * b[i];
-    for (int j = 0; j < LANES; j++) s += acc[j];
-    return s;
-}
+#include "dot.h"
 
 /* a1 [n][f1], feat [n][flat], w2t [f1][f2] (row u: fc2's weights from unit u), a2 and h2 [n][f2],
    a3 [n][nc], w3 [nc][f2]; out [moves][n][nc]. scratch: f2 floats. */

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include "dot.h"
 
 #define Z1 (N - 4)
 #define H1 (Z1 / 2)
@@ -96,20 +97,6 @@ static void pool_relu(const float *restrict z, int channels, int zs, float *rest
                 arg[(c * h + y) * h + x] = (int8_t)(low * (2 + sl) + (1 - low) * su);
             }
         }
-}
-
-#define LANES 16
-
-/* A dot product in LANES partial sums, so that the compiler can vectorize it. */
-static inline float dot(const float *restrict a, const float *restrict b, int n) {
-    float acc[LANES] = {0};
-    int i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) acc[j] += a[i + j] * b[i + j];
-    float s = 0.0f;
-    for (; i < n; i++) s += a[i] * b[i];
-    for (int j = 0; j < LANES; j++) s += acc[j];
-    return s;
 }
 
 static void dense_relu(const float *restrict w, const float *restrict b, const float *restrict in, int n_in, int n_out,
