@@ -65,6 +65,22 @@ def test_the_interval_covers_an_exact_volume_in_at_least_90_of_100_estimates():
     assert all(len(e.repeats[0].levels) >= 4 for e in estimates)  # several levels, not one lucky count
 
 
+def test_a_run_resumed_from_a_level_snapshot_ends_as_the_whole_run_and_a_foreign_one_is_refused():
+    model, x, y, _ = plus_minus_problem(6)
+    score, dim = region_score(model, x, y, None, 1.0), model.num_params
+    snapshots = []
+    whole, finals = subset_simulation.run(score, dim, 40, 2, 0.1, 5, torch.Generator().manual_seed(3),
+                                          checkpoint=lambda build: snapshots.append(build()))
+    assert len(snapshots) >= 3
+    resumed, resumed_finals = subset_simulation.run(score, dim, 40, 2, 0.1, 5, torch.Generator().manual_seed(99),
+                                                    resume=snapshots[2])
+    assert resumed == whole and all(torch.equal(a, b) for a, b in zip(finals, resumed_finals))
+    with pytest.raises(ValueError):  # another particle count
+        subset_simulation.restore(snapshots[2], dim, 41, 2)
+    with pytest.raises(RuntimeError):  # a stream that is no generator's state
+        subset_simulation.restore({**snapshots[2], "generator": torch.zeros(7, dtype=torch.uint8)}, dim, 40, 2)
+
+
 def test_a_volume_of_ten_to_the_minus_ten_is_estimated_within_its_interval():
     model, x, y, exact = plus_minus_problem(30)
     assert -10.6 < exact < -10.5

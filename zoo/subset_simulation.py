@@ -152,6 +152,7 @@ def restore(saved: dict, dim: int, particles: int, repeats: int, device=None):
         raise ValueError("a subset simulation of another shape")
     state = [Repeat([Level(*(float(v) for v in lv)) for lv in rep["levels"]], float(rep["log10"]), bool(rep["done"]),
                     str(rep["stalled"])) for rep in saved["repeats"]]
+    torch.Generator(device=z.device).set_state(saved["generator"])  # RuntimeError for anything but a generator's state
     return z, s, ok, steps, state, int(saved["evals"]), saved["generator"]
 
 
