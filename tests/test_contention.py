@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 from conftest import REPO, run_zoo
 
@@ -25,11 +27,32 @@ def test_the_load_cells_are_the_default_suites():
 
 def test_busy_loops_spin_inside_the_block_and_end_with_it():
     with busy_loops(2):
-        children = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(os.getpid())], capture_output=True, text=True).stdout
-        loops = [int(line.split()[0]) for line in children.splitlines() if "while True: pass" in line]
+        loops = spinning(os.getpid())
         assert len(loops) == 2
     for pid in loops:
         assert not os.path.exists(f"/proc/{pid}")  # killed and reaped
+
+
+def test_busy_loops_end_when_the_measuring_process_is_killed():
+    probe = ("import time; from zoo.contention import busy_loops\n"
+             "with busy_loops(2):\n    time.sleep(600)")
+    measuring = subprocess.Popen([sys.executable, "-c", probe])
+    deadline = time.monotonic() + 60
+    while len(loops := spinning(measuring.pid)) < 2:
+        assert time.monotonic() < deadline and measuring.poll() is None
+        time.sleep(0.05)
+    measuring.kill()  # no cleanup runs
+    measuring.wait()
+    deadline = time.monotonic() + 10
+    while any(os.path.exists(f"/proc/{pid}") and "getppid" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+              for pid in loops):
+        assert time.monotonic() < deadline, "a busy loop outlived the process that started it"
+        time.sleep(0.05)
+
+
+def spinning(parent: int) -> list[int]:
+    children = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(parent)], capture_output=True, text=True).stdout
+    return [int(line.split()[0]) for line in children.splitlines() if "getppid" in line]
 
 
 def test_fair_share():
