@@ -12,7 +12,7 @@ from pathlib import Path
 from conftest import REPO, run_zoo
 
 from zoo import manifest
-from zoo.contention import busy_loops, default_suite_cell, fair_share_ratio
+from zoo.contention import SPIN, busy_loops, default_suite_cell, fair_share_ratio
 from zoo.registry import default_registry
 
 
@@ -50,8 +50,16 @@ def test_busy_loops_end_when_the_measuring_process_is_killed():
         time.sleep(0.05)
 
 
+def test_a_busy_loop_whose_parent_died_while_it_started_ends_at_once():
+    # The measuring process can die before a loop's Python has started; the loop must not adopt its new parent.
+    dead = subprocess.Popen(["true"])  # a pid that is no longer anyone's parent
+    dead.wait()
+    finished = subprocess.run([sys.executable, "-c", SPIN, str(dead.pid)], timeout=60)
+    assert finished.returncode == 0
+
+
 def spinning(parent: int) -> list[int]:
-    children = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(parent)], capture_output=True, text=True).stdout
+    children = subprocess.run(["ps", "-ww", "-o", "pid=,args=", "--ppid", str(parent)], capture_output=True, text=True).stdout
     return [int(line.split()[0]) for line in children.splitlines() if "getppid" in line]
 
 

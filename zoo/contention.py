@@ -8,6 +8,7 @@ processes that spin on a core each, and reports the ratio of the two times.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -42,15 +43,16 @@ def default_suite_cell(optimizer: str, registry: Registry) -> Cell:
                 n=2, loss_bin=(0.50, 0.55), seed=0)
 
 
-# Spins while its parent lives: a measurement killed without running its cleanup (SIGTERM, SIGKILL) leaves no
-# loop holding a core of a shared machine.
-SPIN = "import os\nparent = os.getppid()\nwhile os.getppid() == parent: pass"
+# Spins while the process that started it lives: a measurement killed without running its cleanup (SIGTERM,
+# SIGKILL) leaves no loop holding a core of a shared machine. The parent's pid comes as an argument, not from
+# getppid() at start-up, so a loop whose parent dies while Python is still starting ends at once.
+SPIN = "import os, sys\nparent = int(sys.argv[1])\nwhile os.getppid() == parent: pass"
 
 
 @contextmanager
 def busy_loops(count: int):
     """``count`` processes that each spin on one core until the block ends (or this process dies)."""
-    loops = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(count)]
+    loops = [subprocess.Popen([sys.executable, "-c", SPIN, str(os.getpid())]) for _ in range(count)]
     try:
         time.sleep(0.2)  # let them start spinning before anything is timed
         yield
