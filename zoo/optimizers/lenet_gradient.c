@@ -118,6 +118,42 @@ static void forward(const float *restrict p, const float *restrict image, Activa
     dense_relu(p + WF3, p + BF3, s->u2, F2, NC, s->logits, 0);
 }
 
+/* Backward through a dense layer out = w in + b (then ReLU when relu_out is given: the layer's output): adds
+   the weight and bias gradients to gw and gb, and writes the input's gradient to gin. */
+static void dense_backward(const float *restrict w, const float *restrict in, const float *restrict relu_out,
+                           const float *restrict dout, int n_in, int n_out, float *restrict gw, float *restrict gb,
+                           float *restrict gin) {
+    memset(gin, 0, n_in * sizeof *gin);
+    for (int u = 0; u < n_out; u++) {
+        float d = relu_out == NULL || relu_out[u] > 0.0f ? dout[u] : 0.0f;
+        gb[u] += d;
+        for (int k = 0; k < n_in; k++) { gw[u * n_in + k] += d * in[k]; gin[k] += d * w[u * n_in + k]; }
+    }
+}
+
+/* Backward through a 5x5 valid convolution of c_in channels of side x side, 2x2 max-pooling and ReLU (a, arg:
+   the layer's output and argmaxes, pooled side x pooled side per channel; da: its gradient), at each window's
+   maximum only: adds the weight and bias gradients to gw and gb, and the input's to gin unless it is NULL. */
+static void conv_pool_backward(const float *restrict w, const float *restrict in, int c_in, int side,
+                               const float *restrict a, const int8_t *restrict arg, const float *restrict da,
+                               int c_out, int pooled, float *restrict gw, float *restrict gb, float *restrict gin) {
+    for (int c = 0; c < c_out; c++)
+        for (int i = 0; i < pooled * pooled; i++) {
+            int at = c * pooled * pooled + i;
+            float d = a[at] > 0.0f ? da[at] : 0.0f;
+            if (d == 0.0f) continue;
+            int y = 2 * (i / pooled) + arg[at] / 2, x = 2 * (i % pooled) + arg[at] % 2;
+            gb[c] += d;
+            for (int ci = 0; ci < c_in; ci++)
+                for (int ky = 0; ky < 5; ky++)
+                    for (int kx = 0; kx < 5; kx++) {
+                        int wi = ((c * c_in + ci) * 5 + ky) * 5 + kx, ii = (ci * side + y + ky) * side + x + kx;
+                        gw[wi] += d * in[ii];
+                        if (gin != NULL) gin[ii] += d * w[wi];
+                    }
+        }
+}
+
 /* Adds the gradient of scale * cross-entropy(logits, label) to g; returns the cross-entropy. */
 static float backward(const float *restrict p, const float *restrict image, const Activations *restrict s, int64_t label,
                       float scale, float *restrict g) {
@@ -125,54 +161,12 @@ static float backward(const float *restrict p, const float *restrict image, cons
     for (int c = 1; c < NC; c++) top = s->logits[c] > top ? s->logits[c] : top;
     for (int c = 0; c < NC; c++) sum += expf(s->logits[c] - top);
     for (int c = 0; c < NC; c++) g3[c] = scale * (expf(s->logits[c] - top) / sum - (c == label ? 1.0f : 0.0f));
-    /* the dense layers: weight gradient the outer product, input gradient through ReLU */
-    memset(gu2, 0, sizeof gu2);
-    for (int c = 0; c < NC; c++) {
-        g[BF3 + c] += g3[c];
-        for (int k = 0; k < F2; k++) { g[WF3 + c * F2 + k] += g3[c] * s->u2[k]; gu2[k] += g3[c] * p[WF3 + c * F2 + k]; }
-    }
-    memset(gu1, 0, sizeof gu1);
-    for (int u = 0; u < F2; u++) {
-        float d = s->u2[u] > 0.0f ? gu2[u] : 0.0f;
-        g[BF2 + u] += d;
-        for (int k = 0; k < F1; k++) { g[WF2 + u * F1 + k] += d * s->u1[k]; gu1[k] += d * p[WF2 + u * F1 + k]; }
-    }
-    memset(ga2, 0, sizeof ga2);
-    for (int u = 0; u < F1; u++) {
-        float d = s->u1[u] > 0.0f ? gu1[u] : 0.0f;
-        g[BF1 + u] += d;
-        for (int k = 0; k < FLAT; k++) { g[WF1 + u * FLAT + k] += d * s->a2[k]; ga2[k] += d * p[WF1 + u * FLAT + k]; }
-    }
-    /* the second convolution, at each window's maximum only */
+    dense_backward(p + WF3, s->u2, NULL, g3, F2, NC, g + WF3, g + BF3, gu2);
+    dense_backward(p + WF2, s->u1, s->u2, gu2, F1, F2, g + WF2, g + BF2, gu1);
+    dense_backward(p + WF1, s->a2, s->u1, gu1, FLAT, F1, g + WF1, g + BF1, ga2);
     memset(ga1, 0, sizeof ga1);
-    for (int c = 0; c < C2; c++)
-        for (int i = 0; i < S2 * S2; i++) {
-            int at = c * S2 * S2 + i;
-            float d = s->a2[at] > 0.0f ? ga2[at] : 0.0f;
-            if (d == 0.0f) continue;
-            int y = 2 * (i / S2) + s->arg2[at] / 2, x = 2 * (i % S2) + s->arg2[at] % 2;
-            g[B2 + c] += d;
-            for (int ci = 0; ci < C1; ci++)
-                for (int ky = 0; ky < 5; ky++)
-                    for (int kx = 0; kx < 5; kx++) {
-                        int wi = W2 + ((c * C1 + ci) * 5 + ky) * 5 + kx, ai = (ci * H1 + y + ky) * H1 + x + kx;
-                        g[wi] += d * s->a1[ai];
-                        ga1[ai] += d * p[wi];
-                    }
-        }
-    /* the first convolution likewise; the input needs no gradient */
-    for (int c = 0; c < C1; c++)
-        for (int i = 0; i < H1 * H1; i++) {
-            int at = c * H1 * H1 + i;
-            float d = s->a1[at] > 0.0f ? ga1[at] : 0.0f;
-            if (d == 0.0f) continue;
-            int y = 2 * (i / H1) + s->arg1[at] / 2, x = 2 * (i % H1) + s->arg1[at] % 2;
-            g[B1 + c] += d;
-            for (int ci = 0; ci < CH; ci++)
-                for (int ky = 0; ky < 5; ky++)
-                    for (int kx = 0; kx < 5; kx++)
-                        g[W1 + ((c * CH + ci) * 5 + ky) * 5 + kx] += d * image[(ci * N + y + ky) * N + x + kx];
-        }
+    conv_pool_backward(p + W2, s->a1, C1, H1, s->a2, s->arg2, ga2, C2, S2, g + W2, g + B2, ga1);
+    conv_pool_backward(p + W1, image, CH, N, s->a1, s->arg1, ga1, C1, H1, g + W1, g + B1, NULL);  /* the input needs none */
     return top + logf(sum) - s->logits[label];
 }
 
