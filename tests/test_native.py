@@ -24,7 +24,8 @@ PACKAGE = REPO / "zoo"
 def test_kernels_compile_without_warnings(tmp_path, input_shape, classes, width):
     model = LeNet(input_shape, classes, width=width)
     assert native.lenet_judge(model) is not None  # this machine has a C compiler
-    for sources in [("guessing/lenet.c", "guessing/philox.c"), ("optimizers/lenet_gradient.c",)]:
+    for sources in [("guessing/lenet.c", "guessing/philox.c"), ("models/lenet_forward.c",),
+                    ("models/lenet_forward.c", "optimizers/lenet_gradient.c")]:
         done = compiled.compile_library(tuple(PACKAGE / name for name in sources), model.kernel_constants(),
                                         tmp_path / "kernel.so")
         assert done.stderr == "" and "-Wall" in done.args and "-Wextra" in done.args, done.stderr
@@ -40,12 +41,13 @@ def test_without_a_compiler_each_kernel_warns_and_its_caller_falls_back(tmp_path
     """CC names no compiler and the cache is empty: every loader says so once and returns None."""
     probe = ("import warnings; warnings.simplefilter('always'); "
              "from zoo.guessing import native; from zoo.models import lenet_moves; from zoo.models.lenet import LeNet; "
-             "from zoo.optimizers.lenet_gradient import kernels; model = LeNet((1, 28, 28), 2, 0.5); "
-             "print(native.philox_fill(), native.lenet_judge(model), lenet_moves.fc1_moves_kernel(), kernels(model))")
+             "from zoo.optimizers.lenet_gradient import kernels; from zoo.models.lenet_compiled import forward_kernel; "
+             "model = LeNet((1, 28, 28), 2, 0.5); print(native.philox_fill(), native.lenet_judge(model), "
+             "lenet_moves.fc1_moves_kernel(), kernels(model), forward_kernel(model.kernel_constants()))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "CC": str(tmp_path / "no-compiler"), "ZOO_CACHE": str(tmp_path / "cache")})
-    assert done.returncode == 0 and done.stdout.split() == ["None"] * 4, done.stderr
-    for source in ("philox.c", "lenet.c, philox.c", "lenet_moves.c", "lenet_gradient.c"):
+    assert done.returncode == 0 and done.stdout.split() == ["None"] * 5, done.stderr
+    for source in ("philox.c", "lenet.c, philox.c", "lenet_moves.c", "lenet_forward.c, lenet_gradient.c", "lenet_forward.c"):
         assert f"could not compile {source} (" in done.stderr and "Install a C compiler or set CC" in done.stderr
     assert not list((tmp_path / "cache").glob("kernel-*.so"))
 
@@ -59,10 +61,13 @@ def test_an_installed_copy_finds_its_c_sources(tmp_path):
     assert (lib / "zoo" / "dot.h").exists()
     assert (lib / "zoo" / "models" / "lenet_moves.c").exists()
     assert (lib / "zoo" / "optimizers" / "lenet_gradient.c").exists()
+    assert {"lenet_forward.c", "lenet_forward.h"} <= {p.name for p in (lib / "zoo" / "models").iterdir()}
     probe = ("from zoo.guessing import native; from zoo.models.lenet import LeNet; from zoo.models import lenet_moves; "
+             "from zoo.models.lenet_compiled import forward_kernel; "
              "from zoo.optimizers.lenet_gradient import kernels; print(native.__file__); "
              "print(native.philox_fill() is not None and lenet_moves.fc1_moves_kernel() is not None "
-             "and kernels(LeNet((1, 28, 28), 2, 0.5)) is not None)")
+             "and kernels(LeNet((1, 28, 28), 2, 0.5)) is not None "
+             "and forward_kernel(LeNet((1, 28, 28), 2, 0.5).kernel_constants()) is not None)")
     done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(lib), "ZOO_CACHE": str(tmp_path / "cache")})
     where, compiled = done.stdout.split()

@@ -41,6 +41,12 @@ def accepted(acc: torch.Tensor, loss: torch.Tensor, loss_bin: LossBin | None) ->
     return ok
 
 
+def inference_logits(model, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``model.forward``'s logits, up to float32 rounding from the model's compiled kernel when it has one here."""
+    logits = model.compiled_logits(theta, x) if model.compiled_logits is not None else None
+    return logits if logits is not None else model.forward(theta, x)
+
+
 @torch.no_grad()
 def test_accuracy(model, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, budget: int = 1 << 15) -> torch.Tensor:
     """Accuracy of every model on a (possibly large) test set.
@@ -48,6 +54,8 @@ def test_accuracy(model, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, 
     Models and inputs go in blocks of at most ``budget`` model-input pairs:
     activations grow with their product, and a thousand LeNets on an official
     two-class test set (about 2,000 images) at once would need over 10 GB.
+    The logits come from the model's compiled kernel where it has one (LeNet
+    on the CPU: 6x torch's forward pass), else from ``forward``.
     """
     m = theta.shape[0]
     inputs = max(1, min(x.shape[0], budget))
@@ -56,6 +64,6 @@ def test_accuracy(model, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, 
     for first in range(0, m, models):
         part = theta[first : first + models]
         for start in range(0, x.shape[0], inputs):
-            logits = model.forward(part, x[start : start + inputs])
+            logits = inference_logits(model, part, x[start : start + inputs])
             correct[first : first + models] += (logits.argmax(-1) == y[start : start + inputs]).float().sum(1)
     return correct / x.shape[0]

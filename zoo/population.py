@@ -120,6 +120,11 @@ class PopulationModel:
     # A subclass that changes the forward pass must set it back to None.
     single_moves = None
 
+    # Optional: ``compiled_logits(theta, x)`` gives ``forward``'s logits up to float32 rounding from a compiled kernel,
+    # or None where it has none (no compiler, another device or dtype); test accuracies use it (zoo.evaluate).
+    # A subclass that changes the forward pass must set it back to None.
+    compiled_logits = None
+
     def norm_scale(self, theta: torch.Tensor) -> torch.Tensor:
         """Per-model divisor ``[M]`` of the logits for the normalized loss."""
         raise NotImplementedError

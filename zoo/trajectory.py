@@ -10,7 +10,11 @@ point is the models' mean train loss (normalized), train accuracy and test
 accuracy, the evaluations and the optimizer's seconds since the cell started
 (the time spent recording points left out). Recording
 a point costs one forward pass over the training and test sets; calls
-between points cost a comparison.
+between points cost a comparison. The test pass, the costly one, skips the
+models whose parameters are bit for bit those of the last point (an SGD
+population's models stop moving one by one as they reach the loss bin):
+they keep their test accuracy, so the curve is the one a full pass gives,
+for a copy of the last point's parameters.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ class Trajectory:
         self.start, self.overhead = time.perf_counter(), 0.0  # seconds spent here, not by the optimizer
         self.points: list[tuple[float, ...]] = []
         self.next_due = 0.0
+        self.last: tuple[torch.Tensor, torch.Tensor] | None = None  # the last point's parameters and test accuracies
 
     def due(self, evals: float) -> bool:
         return evals >= self.next_due and len(self.points) < self.max_points - 1  # the last slot: the final point
@@ -47,10 +52,24 @@ class Trajectory:
         seconds = began - self.start - self.overhead
         theta = theta.detach()
         acc, loss = fit_and_loss(self.model, theta, self.problem.x_train, self.problem.y_train)
-        test = test_accuracy(self.model, theta, self.problem.x_test, self.problem.y_test)
+        test = self.test_accuracy(theta)
         self.overhead += time.perf_counter() - began
         self.points.append((float(evals), seconds, float(loss.mean()), float(acc.mean()), float(test.mean())))
         self.next_due = max(evals * self.growth, evals + 1)
+
+    def test_accuracy(self, theta: torch.Tensor) -> torch.Tensor:
+        """Each model's test accuracy; a model unchanged since the last point keeps the accuracy it had there."""
+        bits = theta.view(torch.int32) if theta.dtype == torch.float32 else theta  # NaN and -0.0 as they are
+        same = torch.zeros(len(theta), dtype=torch.bool, device=theta.device)
+        if self.last is not None and self.last[0].shape == bits.shape and self.last[0].dtype == bits.dtype:
+            same = (self.last[0] == bits).all(1)
+        test = torch.empty(len(theta), device=theta.device)
+        if bool(same.any()):
+            test[same] = self.last[1][same]
+        if not bool(same.all()):
+            test[~same] = test_accuracy(self.model, theta[~same], self.problem.x_test, self.problem.y_test)
+        self.last = (bits.clone(), test)
+        return test
 
     def state(self) -> dict:
         """What a checkpoint keeps, so a resumed cell's curve goes on as if it had never stopped."""
@@ -62,6 +81,7 @@ class Trajectory:
             raise ValueError("a trajectory of another shape")
         self.points, self.next_due = points, float(state["next_due"])
         self.start, self.overhead = time.perf_counter() - float(state["seconds"]), 0.0
+        self.last = None
 
     def seconds(self) -> float:
         """The optimizer's seconds since the cell started (recording left out)."""
