@@ -10,6 +10,9 @@ zoo's by up to about 1e-5 of their size, as zoo's differ from float64), so it is
 of a round, and zoo's two engines over whole rounds and a whole cell.
 """
 
+import subprocess
+import sys
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -21,6 +24,7 @@ from zoo.optimizers.gradient import GradientBaseline, Progress, Round
 from zoo.optimizers.gradient_reference import GroupedLeNet, train_reference
 from zoo.optimizers.lenet_gradient import LeNetGradients
 from zoo.optimizers.poisoned import Poisoned, PoisonedSGD
+from zoo.optimizers.updates import SGD, TorchUpdate, population_update
 from zoo.tasks.cifar10 import CIFAR10
 from zoo.tasks.mnist import MNIST
 
@@ -171,3 +175,41 @@ def test_the_fast_engine_falls_back_to_autograd_where_it_has_no_kernel():
     assert GradientBaseline(engine="autograd").kernel(LeNet((1, 28, 28), 2, width=0.5), torch.zeros(1, 3)) is None
     with pytest.raises(ValueError, match="engine must be one of"):
         GradientBaseline(engine="turbo")
+
+
+@pytest.mark.parametrize("momentum, weight_decay", [(0.0, 0.0), (0.5, 0.0), (0.9, 1e-3)])
+def test_plain_sgds_update_is_torch_optims_bit_for_bit(momentum, weight_decay, mnist_root):
+    """Autograd's gradients on real MNIST, five steps each way; halfway, each side's state goes to the other."""
+    problem = problem_of("mnist", 4)
+    model = LeNet(problem.input_shape, 2, width=0.5)
+    start = model.init_uniform(6, 1.0, torch.Generator().manual_seed(9))
+    thetas = [start.clone().requires_grad_(True) for _ in range(2)]
+    ours, theirs = SGD(thetas[0], 1e-3, momentum, weight_decay), TorchUpdate("sgd", thetas[1], 1e-3, momentum, weight_decay)
+    assert isinstance(population_update("sgd", thetas[0], 1e-2, momentum, weight_decay), SGD)
+    assert isinstance(population_update("adam", thetas[0], 1e-2, momentum, weight_decay), TorchUpdate)
+    for step in range(5):
+        for theta, update in ((thetas[0], ours), (thetas[1], theirs)):
+            update.zero_grad()
+            logits = model.forward(theta, problem.x_train[step % 2 :: 2])
+            F.cross_entropy(logits.reshape(-1, 2), problem.y_train[step % 2 :: 2].repeat(6), reduction="sum").backward()
+            update.step()
+        assert torch.equal(thetas[0], thetas[1]) and bool(thetas[0].isfinite().all())
+        assert ours.state().keys() == theirs.state().keys() == ({"momentum_buffer"} if momentum else set())
+        assert all(torch.equal(ours.state()[k], theirs.state()[k]) for k in ours.state())
+        if step == 2:  # a checkpoint's state taken by the other side
+            mine, other = {k: v.clone() for k, v in ours.state().items()}, {k: v.clone() for k, v in theirs.state().items()}
+            ours.load(other)
+            theirs.load(mine)
+
+
+def test_an_sgd_cell_leaves_torch_dynamo_unimported(mnist_root):
+    """torch.optim's first optimizer imports torch._dynamo (seconds); the default suite's SGD cell (a round) needs none."""
+    probe = ("import sys, torch; from zoo.contention import default_suite_cell; from zoo.registry import default_registry; "
+             "from zoo.runner import run_cell; from zoo.data import set_data_root; "
+             f"set_data_root({str(mnist_root)!r}); registry = default_registry(); "
+             "cell = default_suite_cell('sgd', registry); from dataclasses import replace; "
+             "cell = replace(cell, optimizer=replace(cell.optimizer, params={**cell.optimizer.params, 'max_models': 32})); "
+             "result = run_cell(cell, registry, torch.device('cpu')); "
+             "print(result.metrics['counters']['tested'], 'torch._dynamo' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert done.stdout.split() == ["32.0", "False"], done.stderr

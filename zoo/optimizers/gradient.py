@@ -2,7 +2,8 @@
 
 A round trains ``population`` models at once: one flat parameter tensor,
 one summed loss (each model's gradient depends on its own loss only), one
-``torch.optim`` step. All models of a round see the same minibatch order;
+update (:mod:`zoo.optimizers.updates`: ``torch.optim``'s, or plain SGD's
+written out on the CPU). All models of a round see the same minibatch order;
 they differ in their initialization, and every round draws a new order.
 
 Bin steering (GUIDE §2): a model stops receiving gradient once it has 100%
@@ -26,7 +27,7 @@ autograd (``engine = "autograd"``, and wherever the kernel does not apply):
 the same steps up to float32 rounding (docs/speed.md, *SGD populations*).
 
 Checkpoints (:meth:`zoo.optimizer.Context.checkpoint`) are taken after an
-epoch: the round's parameters, frozen models, the ``torch.optim`` state and
+epoch: the round's parameters, frozen models, the update's state (``torch.optim``'s) and
 the generator's state, with the models found in earlier rounds, so a resumed
 cell trains on exactly as an uninterrupted one would.
 """
@@ -43,15 +44,11 @@ from zoo.evaluate import accepted, accuracy, fit_and_loss, normalized_loss
 from zoo.hookspecs import hookimpl
 from zoo.optimizers.candidates import one_thread
 from zoo.optimizers.lenet_gradient import LeNetGradients
+from zoo.optimizers.updates import ALGORITHMS, population_update
 from zoo.optimizer import UNCAPPED, Outcome
 from zoo.population import INITS
 from zoo.registry import Param, PluginSpec
 
-ALGORITHMS = {
-    "sgd": lambda params, lr, momentum, wd: torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=wd),
-    "adam": lambda params, lr, momentum, wd: torch.optim.Adam(params, lr=lr, weight_decay=wd),
-    "rmsprop": lambda params, lr, momentum, wd: torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=wd),
-}
 # How a step's gradient and the steering check are computed; they change the time a round takes, not what it does
 # (up to float32 rounding), so the engine is no cell parameter.
 ENGINES = ("fast", "autograd")
@@ -65,7 +62,7 @@ class Round:
     snapshot: torch.Tensor | None = None  # frozen models' parameters
     frozen: torch.Tensor | None = None
     epoch: int = 0  # epochs done
-    optimizer_state: dict | None = None  # torch.optim's state of the flat parameter tensor
+    optimizer_state: dict | None = None  # the update's state of the flat parameter tensor, as torch.optim keeps it
 
 
 @dataclass
@@ -205,11 +202,10 @@ class GradientBaseline:
         r, counters = run.round, run.counters
         n, m = len(y), r.theta.shape[0]
         theta = r.theta.clone().requires_grad_(True)
-        optimizer = ALGORITHMS[self.algorithm]([theta], self.lr, self.momentum, self.weight_decay)
+        optimizer = population_update(self.algorithm, theta, self.lr, self.momentum, self.weight_decay)
         if r.optimizer_state is not None:
-            optimizer.load_state_dict({"state": {0: {k: v.to(theta.device) if isinstance(v, torch.Tensor) else v
-                                                     for k, v in r.optimizer_state.items()}},
-                                       "param_groups": optimizer.state_dict()["param_groups"]})
+            optimizer.load({k: v.to(theta.device) if isinstance(v, torch.Tensor) else v
+                            for k, v in r.optimizer_state.items()})
         frozen = r.frozen if r.frozen is not None else torch.zeros(m, dtype=torch.bool, device=theta.device)
         snapshot = r.snapshot if r.snapshot is not None else theta.detach().clone()
         batch = self.batch_size(n)
@@ -220,7 +216,7 @@ class GradientBaseline:
 
         def saved():
             r.theta, r.snapshot, r.frozen, r.epoch = theta.detach(), snapshot, frozen, epoch  # epochs done
-            r.optimizer_state = optimizer.state_dict()["state"].get(0, {})
+            r.optimizer_state = optimizer.state()
             return self.state(run, gen)
 
         # with the kernel, torch's remaining operations are small: one thread each (zoo.optimizers.candidates.one_thread)
@@ -237,7 +233,7 @@ class GradientBaseline:
                     else:
                         logits = model.forward(theta, x[idx])
                         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y[idx].repeat(m), reduction="sum") / len(idx)
-                        optimizer.zero_grad(set_to_none=False)
+                        optimizer.zero_grad()
                         loss.backward()
                     optimizer.step()
                     counters["steps"] += 1

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from zoo.evaluate import accuracy, normalized_loss
 from zoo.models.lenet import LeNet
-from zoo.optimizers.gradient import ALGORITHMS
+from zoo.optimizers.updates import TORCH
 
 
 class GroupedLeNet:
@@ -69,7 +69,7 @@ def train_reference(sgd, model: LeNet, theta: torch.Tensor, x: torch.Tensor, y: 
     Stops after ``sgd.epochs`` epochs, once every model is frozen, or after ``max_steps`` steps.
     """
     net = GroupedLeNet(model, theta)
-    optimizer = ALGORITHMS[sgd.algorithm](net.params, sgd.lr, sgd.momentum, sgd.weight_decay)
+    optimizer = TORCH[sgd.algorithm](net.params, sgd.lr, sgd.momentum, sgd.weight_decay)
     n, m = len(y), theta.shape[0]
     batch = sgd.batch_size(n)
     frozen = torch.zeros(m, dtype=torch.bool, device=theta.device)
