@@ -30,7 +30,7 @@ matrix = { n = [32], seeds = [0] }""",
     "sgd": """task = { name = "kink" }
 model = { name = "mlp", hidden = 8 }
 optimizers = [
-  { name = "sgd", lr = 0.05, epochs = 150, init = "default", population = 8, target = 16, max_models = 24, momentum = 0.9 },
+  { name = "sgd", lr = 0.05, epochs = 150, init = "default", population = 8, target = 160, max_models = 192, momentum = 0.9 },
 ]
 matrix = { n = [16], seeds = [0] }""",
     "ss": """task = { name = "poison_toy", test = 5, margin = 0.1, spacing = 0.3 }
