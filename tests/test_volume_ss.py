@@ -53,12 +53,13 @@ def test_the_level_score_accepts_exactly_what_the_acceptance_rule_accepts(mnist_
         assert (s[ok] <= 0).all() and ok[s < 0].all()  # the region is the score's zero sublevel set
 
 
-def test_the_interval_covers_an_exact_volume_in_at_least_90_of_100_estimates():
+@pytest.mark.parametrize("p0, moves", [(0.1, 10), (0.25, 5)])  # 0.25: more seeds per level, as volume-deep's n = 32
+def test_the_interval_covers_an_exact_volume_in_at_least_90_of_100_estimates(p0, moves):
     model, x, y, exact = plus_minus_problem(10)
     assert -4.06 < exact < -4.04
     score = region_score(model, x, y, None, 1.0)
     generator = torch.Generator().manual_seed(2023)
-    estimates = [subset_simulation.run(score, model.num_params, 100, 4, 0.1, 10, generator)[0] for _ in range(100)]
+    estimates = [subset_simulation.run(score, model.num_params, 100, 4, p0, moves, generator)[0] for _ in range(100)]
     covered = sum(e.low <= exact <= e.high for e in estimates)
     assert covered >= 90, covered
     assert abs(np.mean([e.log10 for e in estimates]) - exact) < 0.06  # no systematic offset at this depth
