@@ -6,7 +6,6 @@ from the subset embedded in the package, so the benchmarks run offline.
 
 from __future__ import annotations
 
-from zoo.contention import contention, default_suite_cell
 from zoo.guessing.throughput import Throughput
 from zoo.models.lenet import LeNet
 from zoo.models.mlp import MLP
@@ -14,8 +13,9 @@ from zoo.optimizer import Context
 from zoo.optimizers.gradient import GradientBaseline, Progress, Round
 from zoo.optimizers.pattern_search import PatternSearch
 from zoo.registry import default_registry
-from zoo.search_rate import SearchRate
-from zoo.sgd_rate import SETTINGS, SGDRate
+from zoo.speed.contention import contention, default_suite_cell
+from zoo.speed.search_rate import SearchRate
+from zoo.speed.sgd_rate import SETTINGS, SGDRate
 from zoo.tasks.mnist import MNIST
 from zoo.tasks.toys import Toy2D, sample_kink
 

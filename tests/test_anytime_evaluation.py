@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from zoo.contention import default_suite_cell
+from zoo.speed.contention import default_suite_cell
 from zoo import evaluate
 from zoo.optimizer import Context
 from zoo.registry import default_registry

@@ -12,7 +12,7 @@ from pathlib import Path
 from conftest import REPO, run_zoo
 
 from zoo import manifest
-from zoo.contention import SPIN, busy_loops, default_suite_cell, fair_share_ratio
+from zoo.speed.contention import SPIN, busy_loops, default_suite_cell, fair_share_ratio
 from zoo.registry import default_registry
 
 
@@ -34,7 +34,7 @@ def test_busy_loops_spin_inside_the_block_and_end_with_it():
 
 
 def test_busy_loops_end_when_the_measuring_process_is_killed():
-    probe = ("import time; from zoo.contention import busy_loops\n"
+    probe = ("import time; from zoo.speed.contention import busy_loops\n"
              "with busy_loops(2):\n    time.sleep(600)")
     measuring = subprocess.Popen([sys.executable, "-c", probe])
     deadline = time.monotonic() + 60

@@ -1,6 +1,6 @@
 """SGD on LeNet populations three ways, on real data: the compiled gradient (engine "fast", the default), autograd
 on zoo's population (engine "autograd") and the reference implementation's grouped layers
-(:mod:`zoo.optimizers.gradient_reference`). They must compute the same gradients and logits up to float32
+(:mod:`zoo.speed.sgd_reference`). They must compute the same gradients and logits up to float32
 rounding, train the same round to the same parameters, freeze the same models, and give a cell the same outcome.
 
 Rounding differences grow along a trajectory: a step from U[-1, 1] weights is large, and a ReLU or a pooling
@@ -21,7 +21,7 @@ from zoo.evaluate import fit_and_loss
 from zoo.models.lenet import LeNet
 from zoo.optimizer import Context
 from zoo.optimizers.gradient import GradientBaseline, Progress, Round
-from zoo.optimizers.gradient_reference import GroupedLeNet, train_reference
+from zoo.speed.sgd_reference import GroupedLeNet, train_reference
 from zoo.optimizers.lenet_gradient import LeNetGradients
 from zoo.optimizers.poisoned import Poisoned, PoisonedSGD
 from zoo.optimizers.updates import SGD, TorchUpdate, population_update
@@ -204,7 +204,7 @@ def test_plain_sgds_update_is_torch_optims_bit_for_bit(momentum, weight_decay, m
 
 def test_an_sgd_cell_leaves_torch_dynamo_unimported(mnist_root):
     """torch.optim's first optimizer imports torch._dynamo (seconds); the default suite's SGD cell (a round) needs none."""
-    probe = ("import sys, torch; from zoo.contention import default_suite_cell; from zoo.registry import default_registry; "
+    probe = ("import sys, torch; from zoo.speed.contention import default_suite_cell; from zoo.registry import default_registry; "
              "from zoo.runner import run_cell; from zoo.data import set_data_root; "
              f"set_data_root({str(mnist_root)!r}); registry = default_registry(); "
              "cell = default_suite_cell('sgd', registry); from dataclasses import replace; "

@@ -1,7 +1,7 @@
 """Poisoned problems: the clean training set plus test points with wrong labels (Table 1).
 
 The poisoned optimizers (:mod:`zoo.optimizers.poisoned`) search them; the
-cost model (:mod:`zoo.estimate`) prices a poisoned Guess & Check cell on
+cost model (:mod:`zoo.speed.estimate`) prices a poisoned Guess & Check cell on
 the same problem.
 """
 

@@ -9,10 +9,10 @@ from zoo import cluster, reports, runner, staleness
 from zoo.commands.common import add_format, stderr_console, stdout_console, warn_load_errors, warn_stale
 from zoo.environment import resolve_device
 from zoo.errors import ZooError
-from zoo.estimate import DEFAULT_GPU_TFLOPS, DEFAULT_HORIZON, GUESSERS, estimate
-from zoo.reports import costs
 from zoo.executors import EXECUTORS, LocalExecutor, RayExecutor
 from zoo.registry import default_registry
+from zoo.reports import costs
+from zoo.speed.estimate import DEFAULT_GPU_TFLOPS, GUESSERS, estimate
 from zoo.store import Store
 
 HELP = """Run every cell of a benchmark manifest that the store does not hold yet, then
@@ -34,8 +34,8 @@ def register(sub) -> None:
     p.add_argument("--gpu-tflops", type=float, default=DEFAULT_GPU_TFLOPS, metavar="T",
                    help=f"with --estimate: sustained TFLOP/s of one GPU on a guess's forward pass (default "
                         f"{DEFAULT_GPU_TFLOPS:g}, an assumption; see docs/cost.md to measure yours)")
-    p.add_argument("--horizon-days", type=float, default=DEFAULT_HORIZON / 86_400, metavar="D",
-                   help=f"with --estimate: an entry is within reach when done within D days (default {DEFAULT_HORIZON / 86_400:g})")
+    p.add_argument("--horizon-days", type=float, default=costs.DEFAULT_HORIZON / 86_400, metavar="D",
+                   help=f"with --estimate: an entry is within reach when done within D days (default {costs.DEFAULT_HORIZON / 86_400:g})")
     p.add_argument("--only", action="append", metavar="BENCH", help="run only this bench (repeatable)")
     p.add_argument("--store", help="results store path (default: suite.store in the manifest)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), help="override suite.device")
@@ -114,7 +114,7 @@ def main(args) -> int:
 
 
 def estimate_costs(manifest, registry, args, console, err) -> int:
-    """``--dry-run --estimate``: the cost model's tables (:mod:`zoo.estimate`); runs nothing, writes nothing."""
+    """``--dry-run --estimate``: the cost model's tables (:mod:`zoo.speed.estimate`); runs nothing, writes nothing."""
     records = []
     if manifest.store.exists():
         store = Store(manifest.store, create=False)

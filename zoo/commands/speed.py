@@ -2,13 +2,13 @@
 
 ``zoo speed --load`` instead times cells of the default suite on idle cores
 and beside two busy-looping processes, alternating, and prints the ratio
-(:mod:`zoo.contention`). ``zoo speed --shards`` measures a sharded search on
+(:mod:`zoo.speed.contention`). ``zoo speed --shards`` measures a sharded search on
 a local Ray cluster of one-core nodes: one worker, then all of them,
 alternating, and their ratio. ``zoo speed --search`` times pattern search
 and random greedy search rounds of the reference design and of zoo on Table
-4's setting (:mod:`zoo.search_rate`); ``zoo speed --sgd`` times SGD steps of a
+4's setting (:mod:`zoo.speed.search_rate`); ``zoo speed --sgd`` times SGD steps of a
 LeNet-0.5 population, the reference design against zoo, on Tables 2 and 3's
-setting (:mod:`zoo.sgd_rate`). ``zoo speed --targets`` runs Guess & Check,
+setting (:mod:`zoo.speed.sgd_rate`). ``zoo speed --targets`` runs Guess & Check,
 both searches, SGD and the load measurement in one go and prints each figure
 against the target it is held to.
 
@@ -31,7 +31,6 @@ from rich.table import Table
 
 from zoo.cluster import local_cluster
 from zoo.commands.common import stdout_console
-from zoo.contention import DEFAULT_SUITE_OPTIMIZERS, contention, default_suite_cell, fair_share_ratio
 from zoo.data import set_data_root
 from zoo.errors import ZooError
 from zoo.guessing import native
@@ -39,8 +38,9 @@ from zoo.guessing.throughput import ShardedThroughput, Throughput
 from zoo.models.lenet import LeNet
 from zoo.models.mlp import MLP
 from zoo.registry import default_registry
-from zoo.search_rate import BUDGETS, SEARCHES, side_by_side
-from zoo import sgd_rate
+from zoo.speed import sgd_rate
+from zoo.speed.contention import DEFAULT_SUITE_OPTIMIZERS, contention, default_suite_cell, fair_share_ratio
+from zoo.speed.search_rate import BUDGETS, SEARCHES, side_by_side
 from zoo.tasks.cifar10 import CIFAR10
 from zoo.tasks.mnist import MNIST
 from zoo.tasks.toys import Toy2D, sample_kink

@@ -1,7 +1,7 @@
 """The cost model's table: per bench entry, the accepted share, the guesses a cell needs and the time on three machines.
 
 Every figure carries the 95% interval of the accepted share it rests on
-(:mod:`zoo.estimate`); "reach" says whether the entry's cells finish within
+(:mod:`zoo.speed.estimate`); "reach" says whether the entry's cells finish within
 the horizon at the slow end of that interval (yes), not even at the fast
 end (no), or it depends (?).
 """
@@ -11,10 +11,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from zoo.estimate import reach
 from zoo.reports import Table, Volume
 
+DEFAULT_HORIZON = 7 * 86_400  # "within reach": a bench entry done within a week
 UNITS = ((365.25 * 86_400, "y"), (86_400, "d"), (3_600, "h"), (60, "min"), (1, "s"))
+
+
+def reach(times: tuple, horizon: float) -> str:
+    """yes: done within the horizon even at the slow end of the interval; no: not even at the fast end."""
+    _, lo, hi = times
+    return "yes" if hi <= horizon else "no" if lo > horizon else "?"
 
 
 def duration(seconds: float) -> str:

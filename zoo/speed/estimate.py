@@ -36,7 +36,6 @@ from zoo.statistics import Rate, pooled_rate
 
 GUESSERS = ("guess_check", "poisoned_guess_check")
 DEFAULT_GPU_TFLOPS = 5.0  # an assumption: a fraction of a current GPU's FP32 peak on small grouped convolutions
-DEFAULT_HORIZON = 7 * 86_400  # "within reach": a bench entry done within a week
 
 
 @dataclass
@@ -82,12 +81,6 @@ class Estimate:
         if lo > self.max_guesses:
             return "no"
         return "yes" if mean is not None and mean <= self.max_guesses else "?"
-
-
-def reach(times: tuple, horizon: float) -> str:
-    """yes: done within the horizon even at the slow end of the interval; no: not even at the fast end."""
-    _, lo, hi = times
-    return "yes" if hi <= horizon else "no" if lo > horizon else "?"
 
 
 def entries(cells) -> dict:

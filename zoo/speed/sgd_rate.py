@@ -6,7 +6,7 @@ two-class MNIST or CIFAR-10, LeNet-0.5, batch min(n/2, 2), bin steering.
 The engines:
 
 - ``reference``: the reference implementation's design
-  (:mod:`zoo.optimizers.gradient_reference`: grouped layers, autograd);
+  (:mod:`zoo.speed.sgd_reference`: grouped layers, autograd);
 - ``autograd``: zoo's population with autograd (``engine = "autograd"``);
 - ``fast``: zoo's default (``engine = "fast"``: the compiled LeNet gradient).
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from zoo.optimizer import Context
 from zoo.optimizers.gradient import GradientBaseline, Progress, Round
-from zoo.optimizers.gradient_reference import train_reference
+from zoo.speed.sgd_reference import train_reference
 
 ENGINES = ("reference", "autograd", "fast")
 # Tables 2 and 3 of the reference: learning rate and loss bin (the lowest) by task.
