@@ -17,6 +17,7 @@ from zoo.models.lenet import LeNet
 from zoo.models.linear import Linear
 from zoo.models.mlp import MLP
 from zoo.optimizer import Context
+from zoo.optimizers import lenet_gradient
 from zoo.optimizers.guess_check import GuessAndCheck, zoo_optimizers
 from zoo.tasks.mnist import MNIST
 from zoo.tasks.toys import Toy2D, sample_kink
@@ -205,9 +206,28 @@ def test_fast_engine_falls_back_to_the_reference_for_unknown_models():
     class Subclass(MLP):
         pass
 
+    class Declaring(MLP):
+        probe = MLP.probe  # its own class declares the probe: the engine takes it
+
     x, y = kink_pool(n=4)
     assert isinstance(make_judge("fast", Subclass((2,), 2), x, y, None), ReferenceJudge)
+    assert isinstance(make_judge("fast", Declaring((2,), 2), x, y, None), EarlyRejectionJudge)
     assert isinstance(make_judge("fast", MLP((2,), 2), x, y, None), EarlyRejectionJudge)
+
+
+def test_a_lenet_subclass_gets_neither_the_probes_nor_the_kernels_of_lenet(mnist_root):
+    """Capabilities count only where the model's own class declares them: a subclass may compute something else."""
+
+    class Wider(LeNet):
+        pass
+
+    x, y = mnist_pool(mnist_root, n=4)
+    judge = make_judge("fast", Wider((1, 28, 28), 2, width=0.5), x, y, None)
+    assert isinstance(judge, ReferenceJudge) and judge.probe is None  # judged by its own forward pass
+    assert lenet_gradient.kernels(Wider((1, 28, 28), 2, width=0.5)) is None
+    lenet = LeNet((1, 28, 28), 2, width=0.5)
+    assert make_judge("fast", lenet, x, y, None).kernel is not None  # this machine has a C compiler
+    assert lenet_gradient.kernels(lenet) is not None
 
 
 def test_sample_order_and_stages():

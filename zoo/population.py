@@ -129,8 +129,36 @@ class PopulationModel:
         """Per-model divisor ``[M]`` of the logits for the normalized loss."""
         raise NotImplementedError
 
+    # Optional capabilities, which engines ask a model for instead of testing its class. Each counts only where
+    # the model's own class defines it (:func:`declared`): a subclass may compute something else.
+
+    def probe(self, x: torch.Tensor):
+        """A *probe* on the training inputs ``x``, or None: ``probe(theta[S, P], samples: slice)`` gives the logits
+        ``[S, g, C]`` of those samples and their rounding scale ``[S, g]`` (the sum over classes of |W| h + |b|
+        through the last layer), so that Guess & Check judges guesses a few samples at a time and tells a clear
+        call from a close one (:mod:`zoo.models.probes` holds the built-in models' probes)."""
+        return None
+
+    def reference_probe(self, x: torch.Tensor):
+        """The same logits and scale computed the reference implementation's way, or None: the fast probe is that."""
+        return None
+
+    def kernel_constants(self) -> tuple[tuple[str, int], ...] | None:
+        """This model's shape as the compile-time constants of zoo's C kernels for LeNet (the Guess & Check judge,
+        the SGD gradient), or None: defined by a model that computes LeNet's function as those kernels do."""
+        return None
+
     def describe(self) -> str:
         return f"{type(self).__name__}({self.num_params} parameters)"
+
+
+def declared(model: PopulationModel, capability: str):
+    """``model``'s capability (a bound method) when its own class defines it, else None.
+
+    An inherited one does not count: a subclass that changes the forward pass
+    would otherwise be judged by its parent's probe or run by its parent's kernel.
+    """
+    return getattr(model, capability) if capability in vars(type(model)) else None
 
 
 def frobenius(view: torch.Tensor) -> torch.Tensor:

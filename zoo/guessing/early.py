@@ -8,11 +8,12 @@ by class in turn, because a random network tends to give every input the same
 class: after one sample of each class about 9% of LeNet guesses are left.
 The survivors' loss comes from the logits the stages already computed.
 
-On the CPU, LeNet is judged by a compiled kernel (:mod:`zoo.guessing.native`)
-that takes one guess at a time through the samples, drawing its parameters
-first when the stream is Philox, so that a guess never leaves the core's cache
-and a rejected one costs a single forward pass; the torch stages above are
-its fallback and the path on a GPU.
+On the CPU, LeNet (a model whose class declares ``kernel_constants``) is
+judged by a compiled kernel (:mod:`zoo.guessing.native`) that takes one guess
+at a time through the samples, drawing its parameters first when the stream
+is Philox, so that a guess never leaves the core's cache and a rejected one
+costs a single forward pass; the torch stages above are its fallback and the
+path on a GPU.
 
 It decides by :mod:`zoo.guessing.verdict`, like the reference judge, so the
 two accept the same guesses.
@@ -25,10 +26,9 @@ import torch
 from zoo.evaluate import LossBin
 from zoo.guessing import native
 from zoo.guessing.philox import step
-from zoo.guessing.probes import probe_for
-from zoo.guessing.reference import reference_probe
+from zoo.guessing.probes import probe_for, reference_probe
 from zoo.guessing.verdict import TOLERANCE, Canonical, fit_verdict, settle
-from zoo.models.lenet import LeNet
+from zoo.population import declared
 
 ROUND = 8  # survivors are padded to a multiple of this: few distinct shapes, so oneDNN compiles few kernels
 
@@ -58,7 +58,7 @@ class EarlyRejectionJudge:
         order = class_interleaved(y)
         self.x, self.y = x[order].contiguous(), y[order].contiguous()
         self.model, self.loss_bin = model, loss_bin
-        self.kernel = native.lenet_judge(model) if type(model) is LeNet and x.device.type == "cpu" else None
+        self.kernel = native.lenet_judge(model) if declared(model, "kernel_constants") and x.device.type == "cpu" else None
         self.probe = probe_for(model, self.x)
         self.canonical = Canonical(model, reference_probe, self.x, self.y, loss_bin)
         self.truth = torch.nn.functional.one_hot(self.y, model.num_classes).bool()

@@ -1,12 +1,13 @@
 """The reference judge: every guess evaluated on all n training samples.
 
 This is the design of the reference implementation, kept plain on purpose: it
-is the baseline that ``zoo speed`` measures the fast judge against. LeNet
-runs as one grouped convolution per layer across the population, its first
-layer over the input repeated once per model; the dense models run as one
-matrix product per layer (the computation of their own ``forward``). It
-decides by :mod:`zoo.guessing.verdict`; a model without a known rounding
-scale (a third party's) is judged by :func:`zoo.evaluate.accepted` in float32.
+is the baseline that ``zoo speed`` measures the fast judge against. It
+computes with the model's reference probe (LeNet: one grouped convolution
+per layer across the population, its first layer over the input repeated
+once per model; the dense models: one matrix product per layer, the
+computation of their own ``forward``) and decides by
+:mod:`zoo.guessing.verdict`; a model without a probe (a third party's) is
+judged by :func:`zoo.evaluate.accepted` in float32.
 """
 
 from __future__ import annotations
@@ -15,38 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from zoo.evaluate import LossBin, accepted, accuracy, normalized_loss
-from zoo.guessing.probes import has_probe, last_layer, probe_for
+from zoo.guessing.probes import reference_probe
 from zoo.guessing.verdict import Canonical, fit_verdict, settle
-from zoo.models.layers import dense
-from zoo.models.lenet import LeNet
-
-
-class GroupedLeNet:
-    """LeNet logits and rounding scale, one grouped convolution per layer, input repeated per model."""
-
-    def __init__(self, model: LeNet, x: torch.Tensor):
-        self.model, self.x = model, x
-
-    def __call__(self, theta: torch.Tensor, samples: slice) -> tuple[torch.Tensor, torch.Tensor]:
-        p = self.model.unflatten(theta)
-        x = self.x[samples]
-        m, n = theta.shape[0], x.shape[0]
-        channels, c1, c2, side = self.model.sizes
-        h = F.conv2d(x.repeat(1, m, 1, 1), p["conv1_w"].reshape(m * c1, channels, 5, 5), p["conv1_b"].reshape(m * c1), groups=m)
-        h = F.max_pool2d(torch.relu(h), 2)
-        h = F.conv2d(h, p["conv2_w"].reshape(m * c2, c1, 5, 5), p["conv2_b"].reshape(m * c2), groups=m)
-        h = F.max_pool2d(torch.relu(h), 2)
-        h = h.view(n, m, c2 * side * side).transpose(0, 1)
-        h = torch.relu(dense(h, p["fc1_w"], p["fc1_b"]))
-        h = torch.relu(dense(h, p["fc2_w"], p["fc2_b"]))
-        return last_layer(h, p["fc3_w"], p["fc3_b"])
-
-
-def reference_probe(model, x: torch.Tensor):
-    """The reference computation of logits and rounding scale, or None for a model it does not know."""
-    if type(model) is LeNet:  # a subclass may compute something else
-        return GroupedLeNet(model, x)
-    return probe_for(model, x) if has_probe(model) else None
 
 
 def fit_and_loss(model, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

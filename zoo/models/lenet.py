@@ -9,6 +9,7 @@ from zoo.hookspecs import hookimpl
 from zoo.models.layers import dense, dense_shared, relu_pool2
 from zoo.models.lenet_compiled import forward_kernel
 from zoo.models.lenet_moves import LeNetMoves
+from zoo.models.probes import GroupedLeNetProbe, LeNetProbe
 from zoo.population import ParamBlock, PopulationModel, frobenius
 from zoo.registry import Param, PluginSpec
 
@@ -56,6 +57,12 @@ class LeNet(PopulationModel):
         f1, f2 = (block.shape[0] for block in self.blocks if block.name in ("fc1_w", "fc2_w"))
         return (("CH", channels), ("N", self.input_shape[-1]), ("C1", c1), ("C2", c2), ("F1", f1), ("F2", f2),
                 ("NC", self.num_classes))
+
+    def probe(self, x):
+        return LeNetProbe(self, x)
+
+    def reference_probe(self, x):
+        return GroupedLeNetProbe(self, x)
 
     def features(self, theta, x):
         """Flattened conv features ``[M, N, c2*side*side]``."""

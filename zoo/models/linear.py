@@ -6,6 +6,7 @@ import math
 
 from zoo.hookspecs import hookimpl
 from zoo.models.layers import dense_shared, fan_out_bounds
+from zoo.models.probes import DenseProbe
 from zoo.population import ParamBlock, PopulationModel, frobenius
 from zoo.registry import PluginSpec
 
@@ -28,6 +29,9 @@ class Linear(PopulationModel):
     def forward(self, theta, x):
         p = self.unflatten(theta)
         return dense_shared(x.flatten(1), p["weight"], p["bias"])
+
+    def probe(self, x):
+        return DenseProbe(self, x, [("weight", "bias")])
 
     def norm_scale(self, theta):
         return frobenius(self.unflatten(theta)["weight"])

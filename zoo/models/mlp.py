@@ -8,6 +8,7 @@ import torch
 
 from zoo.hookspecs import hookimpl
 from zoo.models.layers import dense, dense_shared, fan_out_bounds
+from zoo.models.probes import DenseProbe
 from zoo.population import ParamBlock, PopulationModel, frobenius
 from zoo.registry import Param, PluginSpec
 
@@ -51,6 +52,9 @@ class MLP(PopulationModel):
         for i in range(1, self.depth):
             h = dense(torch.relu(h), p[f"w{i}"], self.bias(p, i, p[f"w{i}"]))
         return h
+
+    def probe(self, x):
+        return DenseProbe(self, x, [(f"w{i}", self.bias_name(i) or f"zero{i}") for i in range(self.depth)])
 
     def norm_scale(self, theta):
         p = self.unflatten(theta)

@@ -23,14 +23,14 @@ from pathlib import Path
 import torch
 
 from zoo.models import lenet_compiled
-from zoo.models.lenet import LeNet
+from zoo.population import declared
 
 _P, _I64, _INT = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
 
 
 def kernels(model) -> ctypes.CDLL | None:
     """The gradient and logits kernels compiled for this LeNet's shape, or None (no compiler, or not a LeNet)."""
-    if type(model) is not LeNet:  # a subclass may compute something else
+    if not declared(model, "kernel_constants"):  # not LeNet as the kernel computes it
         return None
     library = lenet_compiled.library(model.kernel_constants(), Path(__file__).with_name("lenet_gradient.c"))
     if library is None:
