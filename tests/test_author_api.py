@@ -15,7 +15,7 @@ from zoo import manifest, runner
 from zoo.benchmarking import CellBenchmark
 from zoo.errors import ManifestError
 from zoo.hookspecs import CellRecord, RunSummary, SuiteInfo, hookimpl
-from zoo.models.module_population import module_model
+from zoo.module_population import module_model
 from zoo.registry import KINDS, Param, PluginSpec, Registry, plugin_manager
 from zoo.store import Store
 from zoo.testing import run_manifest

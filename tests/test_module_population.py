@@ -14,7 +14,7 @@ from zoo import manifest, runner
 from zoo.evaluate import fit_and_loss
 from zoo.hookspecs import hookimpl
 from zoo.models.mlp import MLP
-from zoo.models.module_population import ModulePopulation, module_model
+from zoo.module_population import ModulePopulation, module_model
 from zoo.registry import Registry, plugin_manager
 from zoo.store import Store
 

@@ -7,7 +7,7 @@ import torch
 from conftest import run_zoo
 
 from zoo.registry import default_registry
-from zoo.slab import classify, reference_probes, shuffled_probes, zigzag
+from zoo.tasks.slab_rules import classify, reference_probes, shuffled_probes, zigzag
 from zoo.tasks.toys import slab
 
 SUITE = """

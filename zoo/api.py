@@ -27,7 +27,7 @@ from zoo.cells import Cell, Component
 from zoo.data import cache_dir, cached_arrays, data_root
 from zoo.evaluate import accepted, fit_and_loss, normalized_loss, test_accuracy
 from zoo.hookspecs import CellRecord, Curve, RunSummary, SuiteInfo, hookimpl
-from zoo.models.module_population import module_model
+from zoo.module_population import module_model
 from zoo.optimizer import Context, Outcome, derive_seed
 from zoo.population import ParamBlock, PopulationModel, frobenius
 from zoo.registry import Param, PluginSpec

@@ -23,7 +23,7 @@ from torch import nn
 
 from zoo.models.lenet import LeNet
 from zoo.models.mlp import MLP
-from zoo.models.module_population import ModulePopulation
+from zoo.module_population import ModulePopulation
 from zoo_example.model import TorchLeNet, lenet_scale
 
 SHAPE = (1, 28, 28)

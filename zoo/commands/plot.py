@@ -9,11 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from zoo import plotting, reports, slab
+from zoo import plotting, reports
 from zoo.commands.common import add_format, newest_cells, stderr_console, stdout_console, warn_unreadable
 from zoo.errors import ZooError
 from zoo.reports.bins import group
 from zoo.store import Store
+from zoo.tasks import slab_rules
 
 MODEL_FIGURES = {"poison_toy": "poison-toy", "slab": "slab"}  # by task; other tasks get "boundaries"
 
@@ -55,7 +56,7 @@ def main(args) -> int:
         for rs in group(records, lambda r: r["bench"]).values():
             for kind in args.kind or default_kinds(rs):
                 written += plotting.figure_kind(kind)(store, rs, out)
-                counts = slab.table(store, rs) if kind == "slab" else None
+                counts = slab_rules.table(store, rs) if kind == "slab" else None
                 if counts:
                     reports.render([counts], args.format, console)
     finally:

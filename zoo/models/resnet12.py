@@ -8,7 +8,7 @@ backbone and ``init_default`` starts every model from its pre-trained blocks
 (the head from PyTorch's default init); optimizers that draw uniformly
 (Guess & Check, ``init = "uniform"``) still draw every parameter.
 
-The module runs through :class:`~zoo.models.module_population.ModulePopulation`
+The module runs through :class:`~zoo.module_population.ModulePopulation`
 (``vmap`` over ``functional_call``), in eval mode: BatchNorm uses fixed
 statistics (the checkpoint's, else 0 and 1, a per-channel affine map), so a
 model's output for one input never depends on the other inputs. The
@@ -22,7 +22,7 @@ from torch import nn
 from zoo.fewshot.backbone import CHANNELS, ResNet12, block_channels
 from zoo.fewshot.checkpoint import read
 from zoo.hookspecs import hookimpl
-from zoo.models.module_population import module_model
+from zoo.module_population import module_model
 from zoo.population import frobenius
 
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import torch
 
-from zoo import slab as slab_rules
 from zoo.plotting import panel_grid, panel_title, pyplot, save
 from zoo.rebuild import stored_models
 from zoo.registry import default_registry
 from zoo.reports.bins import group
+from zoo.tasks import slab_rules
 
 LIMIT, STEPS, MAX_LINES = 1.1, 161, 40
 WRAP = 4  # panels per row when a bench has one column of cells

@@ -17,7 +17,7 @@ alternating sides: the top and third slabs lie left (x1 in [-1, -0.1],
 class 1), the second and fourth right (x1 in [0.1, 1], class 0), slabs 0.35
 high with gaps of 0.2. A vertical line separates the classes (a linear
 rule), and so does a zigzag through the gaps (a non-linear rule);
-:mod:`zoo.slab` probes which one a model follows.
+:mod:`zoo.tasks.slab_rules` probes which one a model follows.
 
 ``kink`` (uniform): points uniform in [-1, 1]^2, class 1 above the V-shaped curve
 x2 = |x1| - 0.5; points whose vertical distance to the curve is below

@@ -122,5 +122,5 @@ def table(store, records: list[dict]) -> Table | None:
         f"{records[0]['bench']}: rules of the stored slab models ({' / '.join(rules)})",
         ["optimizer", "n", "seeds", "models"] + [f"agreement {level:.0%}" for level in AGREEMENTS],
         rows,
-        "seeds pooled; a model follows a rule when it labels that share of the rule's probe right (zoo/slab.py)",
+        "seeds pooled; a model follows a rule when it labels that share of the rule's probe right (zoo/tasks/slab_rules.py)",
     )
