@@ -6,7 +6,6 @@ from the subset embedded in the package, so the benchmarks run offline.
 
 from __future__ import annotations
 
-from zoo.guessing.throughput import Throughput
 from zoo.models.lenet import LeNet
 from zoo.models.mlp import MLP
 from zoo.optimizer import Context
@@ -14,6 +13,7 @@ from zoo.optimizers.gradient import GradientBaseline, Progress, Round
 from zoo.optimizers.pattern_search import PatternSearch
 from zoo.registry import default_registry
 from zoo.speed.contention import contention, default_suite_cell
+from zoo.speed.guess_rate import Throughput
 from zoo.speed.search_rate import SearchRate
 from zoo.speed.sgd_rate import SETTINGS, SGDRate
 from zoo.tasks.mnist import MNIST

@@ -34,12 +34,12 @@ from zoo.commands.common import stdout_console
 from zoo.data import set_data_root
 from zoo.errors import ZooError
 from zoo.guessing import native
-from zoo.guessing.throughput import ShardedThroughput, Throughput
 from zoo.models.lenet import LeNet
 from zoo.models.mlp import MLP
 from zoo.registry import default_registry
 from zoo.speed import sgd_rate
 from zoo.speed.contention import DEFAULT_SUITE_OPTIMIZERS, contention, default_suite_cell, fair_share_ratio
+from zoo.speed.guess_rate import ShardedThroughput, Throughput
 from zoo.speed.search_rate import BUDGETS, SEARCHES, side_by_side
 from zoo.tasks.cifar10 import CIFAR10
 from zoo.tasks.mnist import MNIST

@@ -4,6 +4,7 @@ They sit above the built-in plugins (they build models, tasks and optimizers
 to time them) and below the commands; only ``zoo speed``, ``zoo bench
 --estimate`` and asv import them, never the spine, the engine or a plugin.
 
+- :mod:`zoo.speed.guess_rate`: Guess & Check guesses per second, on one process or on Ray workers.
 - :mod:`zoo.speed.search_rate`: pattern search and random greedy search rounds per second.
 - :mod:`zoo.speed.sgd_rate`: SGD steps per second of LeNet populations, against
   :mod:`zoo.speed.sgd_reference`, the reference implementation's design.

@@ -5,7 +5,7 @@ A cell that wants ``target`` accepted guesses at acceptance share p needs
 machine come from the store when it holds cells of the same bench,
 optimizer, n and bin (pooled over seeds), else from a *pilot*: the cell's
 own search (its engine, generator, radius, bin, first seed) run for a few
-seconds here through :class:`zoo.guessing.throughput.Throughput`. p carries
+seconds here through :class:`zoo.speed.guess_rate.Throughput`. p carries
 its exact 95% interval, and so does every count and time derived from it;
 with no accepted guess the interval's upper end bounds p, and the need is
 only bounded below.
@@ -29,9 +29,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from zoo.guessing.engines import default_chunk, default_workers
-from zoo.guessing.throughput import Throughput
 from zoo.metrics import clopper_pearson
 from zoo.poisoning import poisoned_problem
+from zoo.speed.guess_rate import Throughput
 from zoo.statistics import Rate, pooled_rate
 
 GUESSERS = ("guess_check", "poisoned_guess_check")

@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from zoo.guessing.engines import default_chunk, default_workers, make_judge
 from zoo.guessing.places import RayPlace, ThreadPlace
 from zoo.guessing.search import search
 from zoo.guessing.shards import ShardSpec, sharded_search
 from zoo.guessing.stream import ParameterStream
-from zoo.guessing.engines import default_chunk, default_workers, make_judge
 
 
 @dataclass(frozen=True)
