@@ -7,7 +7,7 @@ model and sample for LeNet-0.5) goes through memory. The kernels of
 the activations in the core's cache; chosen rows of the population are split
 over threads (ctypes releases the GIL). Their logits are torch's up to
 float32 rounding (summation order): ``tests/test_sgd_engines.py`` and
-``tests/test_anytime_speed.py`` compare them on real data.
+``tests/test_anytime_evaluation.py`` compare them on real data.
 """
 
 from __future__ import annotations
