@@ -1,16 +1,19 @@
 """Population forward passes and normalized-loss scales against single-model references."""
 
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
 import torch.nn as nn
 
-from zoo.evaluate import accepted, fit_and_loss, normalized_loss
+from zoo.evaluate import accepted, fit_and_loss, inference_logits, normalized_loss
 from zoo.models.layers import relu_pool2
 from zoo.models.lenet import LeNet
 from zoo.models.linear import Linear
 from zoo.models.mlp import MLP
+from zoo.optimizers.candidates import CoordinateDeltas, FullForward, evaluator
+from zoo.population import declared
 
 
 def lenet_module(width, channels, classes):
@@ -152,3 +155,24 @@ def test_test_accuracy_in_blocks_of_models_and_inputs_equals_one_model_at_a_time
     one_by_one = torch.stack([accuracy(model.forward(theta[i : i + 1], x), y)[0] for i in range(7)])
     for budget in (1, 5, 23, 50, 1 << 15):  # blocks of 1x1 up to everything at once
         assert torch.allclose(test_accuracy(model, theta, x, y, budget=budget), one_by_one)
+
+
+def test_fast_paths_count_only_where_the_model_s_own_class_declares_them():
+    """A subclass that changes the forward pass must never run its parent's probe, moves or kernels."""
+
+    class Doubled(LeNet):
+        def forward(self, theta, x):
+            return 2 * super().forward(theta, x)
+
+    lenet, doubled = LeNet((1, 28, 28), 2, width=0.5), Doubled((1, 28, 28), 2, width=0.5)
+    capabilities = ("probe", "reference_probe", "kernel_constants", "single_moves", "compiled_logits")
+    assert all(declared(lenet, name) is not None for name in capabilities)
+    assert all(declared(doubled, name) is None for name in capabilities)
+    gen = torch.Generator().manual_seed(0)
+    theta, x = doubled.init_uniform(3, 1.0, gen), torch.randn(5, 1, 28, 28, generator=gen)
+    assert torch.equal(inference_logits(doubled, theta, x), doubled.forward(theta, x))  # its own forward, not the kernel
+    moves = SimpleNamespace(propose_moves=None)  # a move set pattern search can evaluate coordinate by coordinate
+    assert isinstance(evaluator("fast", lenet, x, None, moves), CoordinateDeltas)
+    assert isinstance(evaluator("fast", doubled, x, None, moves), FullForward)  # neither LeNet's moves nor its head
+    lenet.single_moves = None  # set on the model itself: turned off for this model only
+    assert declared(lenet, "single_moves") is None and declared(LeNet((1, 28, 28), 2), "single_moves") is not None

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from zoo.population import declared
+
 LossBin = tuple[float, float]
 
 
@@ -43,7 +45,8 @@ def accepted(acc: torch.Tensor, loss: torch.Tensor, loss_bin: LossBin | None) ->
 
 def inference_logits(model, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """``model.forward``'s logits, up to float32 rounding from the model's compiled kernel when it has one here."""
-    logits = model.compiled_logits(theta, x) if model.compiled_logits is not None else None
+    compiled = declared(model, "compiled_logits")
+    logits = compiled(theta, x) if compiled is not None else None
     return logits if logits is not None else model.forward(theta, x)
 
 

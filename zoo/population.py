@@ -103,6 +103,7 @@ class PopulationModel:
     # Optional: a split into a feature stage and a head. Models that agree on the
     # columns before ``head_start`` have the same features, so a search whose
     # candidates differ from one point only in the head computes the features once.
+    # Like the capabilities below, it counts only where the model's own class defines ``head``.
     head_start: int | None = None
 
     def features(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -113,24 +114,23 @@ class PopulationModel:
         """Logits ``[M, N, C]`` from features ``shared[N, F]`` that every model in ``theta`` has."""
         raise NotImplementedError
 
-    # Optional: ``single_moves(point[1, P], x, previous)`` returns an object whose ``evaluate(index[K], delta[K])``
-    # gives the logits ``[K, N, C]`` and norm scales ``[K]`` of copies of the point each moved at one coordinate, and
-    # whose ``logits``/``scale`` are the point's own (``previous``: such an object for an earlier point, or None);
-    # pattern search then skips the copies and their forward passes.
-    # A subclass that changes the forward pass must set it back to None.
-    single_moves = None
-
-    # Optional: ``compiled_logits(theta, x)`` gives ``forward``'s logits up to float32 rounding from a compiled kernel,
-    # or None where it has none (no compiler, another device or dtype); test accuracies use it (zoo.evaluate).
-    # A subclass that changes the forward pass must set it back to None.
-    compiled_logits = None
-
     def norm_scale(self, theta: torch.Tensor) -> torch.Tensor:
         """Per-model divisor ``[M]`` of the logits for the normalized loss."""
         raise NotImplementedError
 
-    # Optional capabilities, which engines ask a model for instead of testing its class. Each counts only where
-    # the model's own class defines it (:func:`declared`): a subclass may compute something else.
+    # Optional capabilities: faster ways to compute the forward pass's function, which engines ask a model for
+    # instead of testing its class. Each counts only where the model's own class defines it, or the model itself
+    # sets it (:func:`declared`): a subclass that changes the forward pass never runs its parent's fast path.
+
+    # ``single_moves(point[1, P], x, previous)`` returns an object whose ``evaluate(index[K], delta[K])``
+    # gives the logits ``[K, N, C]`` and norm scales ``[K]`` of copies of the point each moved at one coordinate, and
+    # whose ``logits``/``scale`` are the point's own (``previous``: such an object for an earlier point, or None);
+    # pattern search then skips the copies and their forward passes.
+    single_moves = None
+
+    # ``compiled_logits(theta, x)`` gives ``forward``'s logits up to float32 rounding from a compiled kernel,
+    # or None where it has none (no compiler, another device or dtype); test accuracies use it (zoo.evaluate).
+    compiled_logits = None
 
     def probe(self, x: torch.Tensor):
         """A *probe* on the training inputs ``x``, or None: ``probe(theta[S, P], samples: slice)`` gives the logits
@@ -153,11 +153,13 @@ class PopulationModel:
 
 
 def declared(model: PopulationModel, capability: str):
-    """``model``'s capability (a bound method) when its own class defines it, else None.
+    """``model``'s capability when its own class defines it or the model itself sets it (None turns it off), else None.
 
     An inherited one does not count: a subclass that changes the forward pass
     would otherwise be judged by its parent's probe or run by its parent's kernel.
     """
+    if capability in vars(model):
+        return vars(model)[capability]
     return getattr(model, capability) if capability in vars(type(model)) else None
 
 

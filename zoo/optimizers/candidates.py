@@ -23,6 +23,7 @@ from contextlib import contextmanager, nullcontext
 import torch
 
 from zoo.evaluate import accuracy
+from zoo.population import declared
 
 ENGINES = ("fast", "reference")
 SAMPLE_BUDGET = 4096  # models x samples per forward pass; bounds activation memory, not results
@@ -210,8 +211,8 @@ def evaluator(engine: str, model, x, score: Scorer, moves):
     """The fastest evaluation that ``engine`` allows for this model and these moves."""
     if engine == "reference":
         return FullForward(model, x, score)
-    if hasattr(moves, "propose_moves") and model.single_moves is not None:
+    if hasattr(moves, "propose_moves") and declared(model, "single_moves") is not None:
         return CoordinateDeltas(model, x, score)
-    if model.head_start is not None:
+    if model.head_start is not None and declared(model, "head") is not None:
         return SharedFeatures(model, x, score)
     return FullForward(model, x, score)
