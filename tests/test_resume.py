@@ -33,8 +33,11 @@ def rows(path) -> int:
 
 
 def start(manifest):
+    # Ctrl-C as a terminal delivers it: a test run started in the background of a script inherits SIGINT ignored,
+    # and a bench started that way rightly keeps ignoring it.
     return subprocess.Popen([sys.executable, "-m", "zoo.cli", "bench", str(manifest)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for_rows(proc, store, more_than, timeout=300):
