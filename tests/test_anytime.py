@@ -1,4 +1,5 @@
-"""Anytime curves: every optimizer traces its models through ctx.trace, bounded, without changing results."""
+"""Anytime curves: every optimizer traces its models through ctx.trace, bounded, without changing results;
+test accuracy on the curve only where the bench asks for it."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import pytest
 from zoo.optimizer import Context
 from zoo.registry import Registry, plugin_manager
 from zoo.testing import run_manifest
-from zoo.trajectory import FIELDS, Trajectory
+from zoo.trajectory import FIELDS, TRAIN_FIELDS, Trajectory
 
 MANIFEST = """
 [[bench]]
 name = "kink"
+anytime_test_accuracy = true
 task = { name = "kink" }
 model = { name = "mlp", hidden = 8 }
 optimizers = [
@@ -43,6 +45,20 @@ def test_every_builtin_optimizer_records_a_bounded_trajectory(run):
         if record["label"] != "G&C" and counters["forward_evals"] > 1:
             assert len(evals) >= 3, record["label"]
         assert evals[-1] <= counters.get("forward_evals", counters.get("tested"))
+
+
+def test_without_anytime_test_accuracy_the_curve_is_the_same_less_its_test_column(run, tmp_path):
+    """The default records train loss and accuracy at the same points, and the cells find the same models."""
+    plain = run_manifest(MANIFEST.replace("anytime_test_accuracy = true\n", ""), directory=tmp_path)
+    assert plain.summary["done"] == 8
+    with_test = {r["id"]: r["metrics"] for r in run.records}
+    for record in plain.records:
+        curve, other = record["metrics"]["trajectory"], with_test[record["id"]]  # the key leaves the cell's id alone
+        assert tuple(curve) == TRAIN_FIELDS
+        assert {f: curve[f] for f in TRAIN_FIELDS if f != "seconds"} == \
+               {f: other["trajectory"][f] for f in TRAIN_FIELDS if f != "seconds"}, record["label"]
+        assert record["metrics"]["test_acc_values"] == other["test_acc_values"]
+        assert record["metrics"]["counters"]["forward_evals"] == other["counters"]["forward_evals"]
 
 
 def test_final_point_is_the_reported_model(run):
@@ -87,9 +103,14 @@ def test_trajectory_stays_bounded_and_keeps_the_final_point():
     assert len(evals) == 10 and evals[-1] == 100_000 and evals == sorted(evals)
 
 
-def test_anytime_figure_is_drawn(run, tmp_path):
+@pytest.mark.parametrize("test_column", [True, False])
+def test_anytime_figure_is_drawn(run, tmp_path, test_column):
     pytest.importorskip("matplotlib")
     from zoo.plotting.anytime import anytime
 
-    paths = anytime(None, run.records, tmp_path)
+    records = run.records
+    if not test_column:  # curves recorded without test accuracy: the train panels alone
+        records = [{**r, "metrics": {**r["metrics"], "trajectory": {k: v for k, v in r["metrics"]["trajectory"].items()
+                                                                    if k != "test_acc"}}} for r in records]
+    paths = anytime(None, records, tmp_path)
     assert [p.suffix for p in paths] == [".png", ".svg"] and all(p.stat().st_size > 1000 for p in paths)

@@ -36,8 +36,9 @@ class Cell:
     :class:`Component` (plugin ``name``, fully resolved ``params``, the
     optimizer's ``label``); ``n`` is the training-set size, ``loss_bin`` the
     ``(lo, hi)`` bin or ``None``, ``seed`` the data seed and ``axes`` the
-    values of the bench's extra matrix axes. ``id`` is stable across runs;
-    ``describe()`` is the one-line text the progress display shows.
+    values of the bench's extra matrix axes; ``anytime_test_accuracy`` whether
+    the anytime curve's points carry test accuracy. ``id`` is stable across
+    runs; ``describe()`` is the one-line text the progress display shows.
     """
 
     suite: str
@@ -51,6 +52,8 @@ class Cell:
     seed: int
     axes: dict = field(default_factory=dict)  # extra matrix axes, e.g. {"model.width": 0.5}
     data: dict = field(default_factory=dict)  # the task's provenance: source, checksum, test set (zoo.task.Task)
+    # How the anytime curve is recorded, not what the cell finds: outside the id, so a store's cells stay its own.
+    anytime_test_accuracy: bool = False
 
     def canonical(self) -> dict:
         """Everything that determines the result; the id and the random streams derive from it."""

@@ -78,14 +78,17 @@ class Acceptance(TypedDict):
     accepted: int
 
 
-class Curve(TypedDict):
-    """The anytime curve of a cell: parallel lists, one entry per kept point, cost ascending."""
-
+class _CurveKeys(TypedDict):
     evals: list[float]  # forward evaluations spent (models evaluated on the whole training set)
     seconds: list[float]  # the optimizer's time since the cell started
     train_loss: list[float]  # mean normalized train loss of the traced models
     train_acc: list[float]  # their mean train accuracy
-    test_acc: list[float]  # their mean test accuracy
+
+
+class Curve(_CurveKeys, total=False):
+    """The anytime curve of a cell: parallel lists, one entry per kept point, cost ascending."""
+
+    test_acc: list[float]  # their mean test accuracy: only when the bench sets anytime_test_accuracy = true
 
 
 class _CellRecordKeys(TypedDict):

@@ -10,6 +10,7 @@ Schema (every key optional unless marked)::
     keep_params = false           # store the reported models' parameters
     equivalence_margin = 3        # points within which two optimizers count as equivalent (TOST)
     checkpoint_seconds = 5        # a long cell saves its progress this often; 0: never
+    anytime_test_accuracy = false # the anytime curve's points carry test accuracy too (a test-set pass each)
 
     [defaults]                    # merged into every bench; the bench's own keys win
     task = {...}  model = {...}  optimizers = [...]  matrix = {...}  report = "bins"
@@ -18,6 +19,7 @@ Schema (every key optional unless marked)::
     name = "mnist"                # required, unique
     report = "bins"               # report layout (zoo report --layout overrides)
     equivalence_margin = 3        # overrides the suite's for this bench
+    anytime_test_accuracy = true  # overrides the suite's for this bench
     budget_evals = 100000         # one cost for every optimizer, in forward evaluations
     task = { name = "mnist", classes = "pair" }       # required
     model = { name = "lenet", width = 0.5 }           # required
@@ -40,7 +42,7 @@ import math
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
@@ -56,9 +58,11 @@ from zoo.registry import Registry, UnknownPlugin, _did_you_mean
 from zoo.statistics import DEFAULT_MARGIN
 
 SUITE_KEYS = {"name": str, "store": str, "device": str, "data_root": str, "keep_params": bool,
-              "equivalence_margin": float, "checkpoint_seconds": float}
-BENCH_KEYS = ("name", "report", "equivalence_margin", "budget_evals", "task", "model", "optimizers", "matrix")
-DEFAULT_KEYS = ("report", "equivalence_margin", "budget_evals", "task", "model", "optimizers", "matrix")
+              "equivalence_margin": float, "checkpoint_seconds": float, "anytime_test_accuracy": bool}
+BENCH_KEYS = ("name", "report", "equivalence_margin", "anytime_test_accuracy", "budget_evals", "task", "model",
+              "optimizers", "matrix")
+DEFAULT_KEYS = ("report", "equivalence_margin", "anytime_test_accuracy", "budget_evals", "task", "model", "optimizers",
+                "matrix")
 DEVICES = ("auto", "cpu", "cuda")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 AXIS_KINDS = ("task", "model", "optimizer")
@@ -296,7 +300,8 @@ class _Expander(_Checker):
             if bench_name in seen:
                 self.fail(f"{key}.name", f"bench name {bench_name!r} is used twice", "give each bench its own name")
             seen.add(bench_name)
-            merged = {"equivalence_margin": suite.get("equivalence_margin", DEFAULT_MARGIN), **defaults, **bench}
+            merged = {"equivalence_margin": suite.get("equivalence_margin", DEFAULT_MARGIN),
+                      "anytime_test_accuracy": suite.get("anytime_test_accuracy", False), **defaults, **bench}
             if "matrix" in defaults and "matrix" in bench:
                 self.table(bench["matrix"], f"{key}.matrix", _MatrixKeys())
                 merged["matrix"] = {**defaults["matrix"], **bench["matrix"]}
@@ -341,6 +346,10 @@ class _Expander(_Checker):
         if not _is(margin, float) or not 0 < margin < 100:
             self.fail(f"{key}.equivalence_margin", f"expected a number of percentage points between 0 and 100, got {margin!r}",
                       "e.g. equivalence_margin = 3")
+        traced_test = bench["anytime_test_accuracy"]
+        if not isinstance(traced_test, bool):
+            self.fail(f"{key}.anytime_test_accuracy", f"expected true or false, got {_kind(traced_test)}",
+                      "e.g. anytime_test_accuracy = true")
         task = self.component("task", bench.get("task"), f"{key}.task")
         model = self.component("model", bench.get("model"), f"{key}.model")
         optimizers = bench.get("optimizers")
@@ -380,8 +389,10 @@ class _Expander(_Checker):
         cells = sum(per_optimizer) * shared * len(sizes) * len(bins) * len(seeds)  # as expand() makes them
         self.count(cells, mkey)
         self.total += cells
-        return Bench(name, report, self.expand(suite, name, report, task, model, opts, sizes, bins, seeds, axes, key, budget),
-                     float(margin), varies)
+        cells = self.expand(suite, name, report, task, model, opts, sizes, bins, seeds, axes, key, budget)
+        if traced_test:
+            cells = [replace(cell, anytime_test_accuracy=True) for cell in cells]
+        return Bench(name, report, cells, float(margin), varies)
 
     def budget(self, value, key, opts) -> int | None:
         """``budget_evals``: a positive integer, and every optimizer of the bench must know how to spend it."""

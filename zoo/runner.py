@@ -148,7 +148,7 @@ def run_cell(cell: Cell, registry: Registry, device: torch.device, keep_params: 
         input_shape=problem.input_shape, num_classes=problem.num_classes, **cell.model.params
     )
     optimizer = registry.get("optimizer", cell.optimizer.name).build(**cell.optimizer.params)
-    trajectory = Trajectory(problem, model)
+    trajectory = Trajectory(problem, model, test=cell.anytime_test_accuracy)
     ctx = Context(seed=cell.rng_seed, device=device, loss_bin=cell.loss_bin, keep_params=keep_params,
                   progress=progress or (lambda **counters: None), trajectory=trajectory, checkpoints=checkpoints)
     start = time.perf_counter()

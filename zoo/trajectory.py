@@ -6,15 +6,19 @@ models ``theta[K, P]`` (its current point, or the population it trains).
 A :class:`Trajectory` keeps a point only when ``evals`` has grown by a
 fixed factor since the last one, so a cell stores at most ``max_points``
 points however long it runs, spread evenly on a log scale of cost; each
-point is the models' mean train loss (normalized), train accuracy and test
-accuracy, the evaluations and the optimizer's seconds since the cell started
-(the time spent recording points left out). Recording
-a point costs one forward pass over the training and test sets; calls
-between points cost a comparison. The test pass, the costly one, skips the
-models whose parameters are bit for bit those of the last point (an SGD
-population's models stop moving one by one as they reach the loss bin):
-they keep their test accuracy, so the curve is the one a full pass gives,
-for a copy of the last point's parameters.
+point is the models' mean train loss (normalized) and train accuracy, the
+evaluations and the optimizer's seconds since the cell started (the time
+spent recording points left out). Calls between points cost a comparison.
+
+Test accuracy is recorded only when asked (``test=True``; the manifest's
+``anytime_test_accuracy``): a point then costs a pass of every model over
+the whole test set, which for the paper's tables (a population of 32 LeNets
+on 2,000 CIFAR-10 images, a few seconds of training) is ten times the
+training itself. The train metrics need only the n training samples. The
+test pass skips the models whose parameters are bit for bit those of the
+last point (an SGD population's models stop moving one by one as they reach
+the loss bin): they keep their test accuracy, so the curve is the one a full
+pass gives, for a copy of the last point's parameters.
 """
 
 from __future__ import annotations
@@ -26,13 +30,15 @@ import torch
 from zoo.evaluate import fit_and_loss, test_accuracy
 
 FIELDS = ("evals", "seconds", "train_loss", "train_acc", "test_acc")
+TRAIN_FIELDS = FIELDS[:-1]  # a curve recorded without test accuracy
 
 
 class Trajectory:
     """A bounded, log-spaced record of ``(evals, seconds, train_loss, train_acc, test_acc)``."""
 
-    def __init__(self, problem, model, max_points: int = 48, growth: float = 1.25):
+    def __init__(self, problem, model, max_points: int = 48, growth: float = 1.25, test: bool = True):
         self.problem, self.model, self.max_points, self.growth = problem, model, max_points, growth
+        self.fields = FIELDS if test else TRAIN_FIELDS
         self.start, self.overhead = time.perf_counter(), 0.0  # seconds spent here, not by the optimizer
         self.points: list[tuple[float, ...]] = []
         self.next_due = 0.0
@@ -52,9 +58,11 @@ class Trajectory:
         seconds = began - self.start - self.overhead
         theta = theta.detach()
         acc, loss = fit_and_loss(self.model, theta, self.problem.x_train, self.problem.y_train)
-        test = self.test_accuracy(theta)
+        point = (float(evals), seconds, float(loss.mean()), float(acc.mean()))
+        if len(self.fields) == len(FIELDS):
+            point += (float(self.test_accuracy(theta).mean()),)
         self.overhead += time.perf_counter() - began
-        self.points.append((float(evals), seconds, float(loss.mean()), float(acc.mean()), float(test.mean())))
+        self.points.append(point)
         self.next_due = max(evals * self.growth, evals + 1)
 
     def test_accuracy(self, theta: torch.Tensor) -> torch.Tensor:
@@ -77,7 +85,7 @@ class Trajectory:
 
     def restore(self, state: dict) -> None:
         points = [tuple(float(v) for v in p) for p in state["points"]]
-        if any(len(p) != len(FIELDS) for p in points) or len(points) > self.max_points:
+        if any(len(p) != len(self.fields) for p in points) or len(points) > self.max_points:
             raise ValueError("a trajectory of another shape")
         self.points, self.next_due = points, float(state["next_due"])
         self.start, self.overhead = time.perf_counter() - float(state["seconds"]), 0.0
@@ -89,4 +97,4 @@ class Trajectory:
 
     def as_dict(self) -> dict[str, list[float]]:
         """Column lists, as stored in a cell's metrics under ``trajectory``."""
-        return {name: [point[i] for point in self.points] for i, name in enumerate(FIELDS)}
+        return {name: [point[i] for point in self.points] for i, name in enumerate(self.fields)}

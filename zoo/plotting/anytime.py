@@ -1,4 +1,4 @@
-"""Anytime curves: test accuracy, train accuracy and train loss against forward evaluations.
+"""Anytime curves: test accuracy (where recorded), train accuracy and train loss against forward evaluations.
 
 One row of panels per training-set size, loss bin and extra axis; one color
 per optimizer, one thin line per cell (data seed), so the spread between
@@ -24,15 +24,19 @@ def anytime(store, records: list[dict], out_dir: Path, x: str = "evals") -> list
     records = [r for r in records if r["metrics"].get("trajectory", {}).get("evals")]
     if not records:
         return []
+    # Test accuracy only where the bench asked for it (anytime_test_accuracy); the train panels always.
+    metrics = [m for m in METRICS if any(m[0] in r["metrics"]["trajectory"] for r in records)]
     plt = pyplot()
     rows = group(records, lambda r: (r["n"], tuple(r["bin"]) if r["bin"] else None, tuple(sorted(r["axes"].items()))))
-    fig, axes = panel_grid(plt, len(rows), len(METRICS), size=3.2)
+    fig, axes = panel_grid(plt, len(rows), len(metrics), size=3.2)
     labels = list(dict.fromkeys(r["label"] for r in records))
     handles = {}
     for row, ((n, loss_bin, axes_key), rs) in zip(axes, rows.items()):
-        for ax, (key, title, scale) in zip(row, METRICS):
+        for ax, (key, title, scale) in zip(row, metrics):
             for record in rs:
                 curve = record["metrics"]["trajectory"]
+                if key not in curve:
+                    continue
                 color = f"C{labels.index(record['label']) % 10}"
                 xs, ys = curve[x], [v * scale for v in curve[key]]
                 style = {"marker": "o", "linestyle": "none"} if len(xs) == 1 else {"linewidth": 1, "alpha": 0.8}
