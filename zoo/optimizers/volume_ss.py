@@ -26,6 +26,18 @@ the count's plateaus. The last level is the acceptance rule itself
 (:func:`zoo.evaluate.accepted`), so the estimate is of exactly the region
 Guess & Check counts.
 
+With ``within = "min"`` h is instead the *smallest* violation. The summed
+violations order a count by how close all its wrong samples are to the
+boundary, so deep levels can shrink every violation of the same K samples
+for many levels (each keeping p0 of the mass) before any copy flips one,
+and a repeat whose particles lose the families that lead to fewer errors
+creeps there and comes out low. The smallest violation orders a count by how
+close its nearest wrong sample is to flipping: each level within a count
+drives one sample towards the boundary, the next count's set borders the
+level, and the score is still continuous within a count (no ties). Both
+scores define nested sets that end in the same region, so both estimate the
+same volume; they differ in how the levels get there.
+
 ``poisoned_volume_ss`` does the same for poisoned Guess & Check's region (fit
 the training set and give every poison point its wrong label), so good and
 poisoned volumes sit side by side at any n.
@@ -61,10 +73,23 @@ def margins(logits: torch.Tensor, scale: torch.Tensor, y: torch.Tensor) -> torch
     return own - other
 
 
-def level_score(margin: torch.Tensor, loss: torch.Tensor, loss_bin: LossBin | None) -> torch.Tensor:
-    """Misclassified count + h / (1 + h) (h: summed violations), or, once all fit, the squashed distance to the bin."""
+WITHIN = ("sum", "min")  # how the violations of a count's misclassified samples order it (module docstring)
+
+
+def level_score(margin: torch.Tensor, loss: torch.Tensor, loss_bin: LossBin | None, within: str = "sum") -> torch.Tensor:
+    """Misclassified count + h / (1 + h), or, once all fit, the squashed distance to the bin.
+
+    h is the misclassified samples' summed violation (``within = "sum"``) or
+    their smallest one (``"min"``).
+    """
+    if within not in WITHIN:
+        raise ValueError(f"within must be one of {WITHIN}, got {within!r}")
     wrong = margin < 0
-    h = (-margin).clamp(min=0).sum(1)
+    violation = (-margin).clamp(min=0)
+    if within == "sum":
+        h = violation.sum(1)
+    else:  # rows with no wrong sample get 0 here and the bin's score below
+        h = violation.masked_fill(~wrong, math.inf).amin(1).masked_fill(~wrong.any(1), 0.0)
     s = wrong.sum(1) + h / (1 + h)
     inside = torch.zeros_like(h)
     if loss_bin is not None:
@@ -74,8 +99,11 @@ def level_score(margin: torch.Tensor, loss: torch.Tensor, loss_bin: LossBin | No
     return torch.where(wrong.any(1), s, inside)
 
 
-def region_score(model, x: torch.Tensor, y: torch.Tensor, loss_bin: LossBin | None, radius: float):
+def region_score(model, x: torch.Tensor, y: torch.Tensor, loss_bin: LossBin | None, radius: float,
+                 within: str = "sum"):
     """The level score and the acceptance mask of Gaussian points ``z[M, P]`` (see the module docstring)."""
+    if within not in WITHIN:
+        raise ValueError(f"within must be one of {WITHIN}, got {within!r}")
     per_pass = max(1, BUDGET // len(y))
 
     @torch.no_grad()
@@ -84,7 +112,7 @@ def region_score(model, x: torch.Tensor, y: torch.Tensor, loss_bin: LossBin | No
         for part in to_parameters(z, radius).split(per_pass):
             logits, scale = model.forward(part, x), model.norm_scale(part)
             loss = normalized_loss(logits, scale, y)
-            scores.append(level_score(margins(logits, scale, y), loss, loss_bin))
+            scores.append(level_score(margins(logits, scale, y), loss, loss_bin, within))
             oks.append(accepted((logits.argmax(-1) == y).float().mean(1), loss, loss_bin))
         return torch.cat(scores), torch.cat(oks)
 
